@@ -1,0 +1,96 @@
+"""Schools, workplaces and venues, and who belongs where.
+
+Every count is a rate per resident so the city scales from 10 thousand to 10 million people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+VENUE_CATEGORIES: tuple[str, ...] = (
+    "internet_cafe",
+    "ktv",
+    "cinema",
+    "chess_room",
+    "restaurant",
+    "hotel",
+    "scenic_spot",
+    "market",
+    "hospital",
+    "elderly_centre",
+)
+VENUE_CATEGORY_NAMES = {
+    "internet_cafe": "网吧",
+    "ktv": "KTV",
+    "cinema": "影城",
+    "chess_room": "棋牌室",
+    "restaurant": "饭店",
+    "hotel": "酒店",
+    "scenic_spot": "景区",
+    "market": "农贸市场",
+    "hospital": "医院",
+    "elderly_centre": "日间照料中心",
+}
+
+
+@dataclass(frozen=True)
+class VenueKind:
+    per_10k: float  # venues per 10,000 residents (elderly centres: per community)
+    capacity: tuple[int, int]  # uniform range of people present at once
+    urban_weight: float  # how much more often it sits in an urban community
+
+
+VENUE_KINDS: dict[str, VenueKind] = {
+    "internet_cafe": VenueKind(1.0, (40, 200), 4.0),
+    "ktv": VenueKind(0.6, (60, 300), 5.0),
+    "cinema": VenueKind(0.15, (200, 1000), 8.0),
+    "chess_room": VenueKind(3.0, (12, 48), 1.5),
+    "restaurant": VenueKind(25.0, (30, 200), 2.5),
+    "hotel": VenueKind(1.5, (50, 400), 4.0),
+    "scenic_spot": VenueKind(0.15, (1000, 10000), 0.5),
+    "market": VenueKind(1.5, (300, 2000), 1.0),
+    "hospital": VenueKind(0.4, (100, 1500), 3.0),
+    "elderly_centre": VenueKind(1.0, (30, 80), 1.0),
+}
+
+SCHOOL_KINDS: tuple[tuple[str, int, int, float, int, int], ...] = (
+    # kind, min age, max age, attendance, pupils per school, pupils per class
+    ("kindergarten", 3, 5, 0.85, 240, 30),
+    ("primary", 6, 11, 1.0, 1500, 45),
+    ("junior", 12, 14, 0.99, 1800, 50),
+    ("senior", 15, 17, 0.90, 2500, 50),
+    ("university", 18, 21, 0.55, 12000, 60),
+)
+
+
+def assign_contiguous(
+    group: npt.NDArray[np.int64], eligible: npt.NDArray[np.bool_], size: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Cut the eligible people of each group (in array order) into units of about ``size``.
+
+    Returns (unit per person or -1, rank inside the unit per person, group of each unit). People are sorted by
+    community, so a unit covers neighbouring communities, as a school catchment does.
+    """
+    n = group.shape[0]
+    unit = np.full(n, -1, dtype=np.int64)
+    rank = np.full(n, -1, dtype=np.int64)
+    index = np.flatnonzero(eligible)
+    if index.shape[0] == 0:
+        return unit, rank, np.zeros(0, dtype=np.int64)
+    g = group[index]
+    order = np.argsort(g, kind="stable")
+    index, g = index[order], g[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    counts = np.diff(np.r_[starts, g.shape[0]])
+    local_rank = np.arange(g.shape[0]) - np.repeat(starts, counts)
+    units_per_group = np.maximum(1, np.rint(counts / size)).astype(np.int64)
+    per_unit = np.ceil(counts / units_per_group).astype(np.int64)
+    local_unit = local_rank // np.repeat(per_unit, counts)
+    offsets = np.cumsum(units_per_group) - units_per_group
+    unit[index] = np.repeat(offsets, counts) + local_unit
+    rank[index] = local_rank - local_unit * np.repeat(per_unit, counts)
+    unit_group = np.repeat(g[starts], units_per_group)
+    return unit, rank, unit_group
