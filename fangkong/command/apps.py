@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CommandConfig(AppConfig):
+    name = "fangkong.command"
+    label = "command"
+    verbose_name = _("Command")
+
+    def ready(self) -> None:
+        from fangkong.core.navigation import NavItem, register
+        from fangkong.core.roles import Capability
+
+        register(NavItem(_("Dashboard"), "home", Capability.DASHBOARD_VIEW, order=10))

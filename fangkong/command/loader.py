@@ -1,0 +1,120 @@
+"""Fill the platform from the simulator: divisions, organisations, people and one demo account per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from fangkong.core.models import Division, DivisionLevel, Organization, OrganizationKind, User
+from fangkong.core.roles import Role
+from fangkong.core.services import import_divisions
+from fangkong.people.services import bulk_load_people
+
+DEMO_PASSWORD = "fangkong-demo"  # noqa: S105 - printed on purpose: demo accounts on a local demo database
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    division: str
+
+
+def load_city(city: Any, *, reference: str) -> dict[str, int]:
+    """Load a `fangkong.simulate` city (Arrow tables) into the registry. Safe to run twice."""
+    divisions = city.divisions.to_pylist()
+    result = import_divisions(
+        [{"code": d["code"], "name": d["name"], "lon": d.get("lon"), "lat": d.get("lat")} for d in divisions],
+        by=None,
+    )
+    columns = ["name", "sex", "birth_date", "id_number", "phone", "community_code", "address"]
+    people = city.people.select(columns).to_pylist()
+    rows = [
+        {
+            "name": p["name"],
+            "sex": p["sex"],
+            "birth_date": p["birth_date"],
+            "id_number": p["id_number"],
+            "phone": p["phone"],
+            "division": p["community_code"],
+            "address": p["address"],
+        }
+        for p in people
+    ]
+    created = bulk_load_people(rows, source="simulated_city", reference=reference, by=None)
+    return {"divisions_created": result.created, "people_created": created}
+
+
+DEMO_ROLES: list[tuple[str, str, str]] = [
+    # username, role, where (city / county / street / community / community_b)
+    ("city_hq", Role.CITY_HQ, "city"),
+    ("county_hq", Role.COUNTY_HQ, "county"),
+    ("street_office", Role.STREET_OFFICE, "street"),
+    ("community_a", Role.COMMUNITY_WORKER, "community"),
+    ("community_b", Role.COMMUNITY_WORKER, "community_b"),
+    ("police_analyst", Role.POLICE_ANALYST, "city"),
+    ("health_department", Role.HEALTH_DEPARTMENT, "city"),
+    ("lab", Role.LAB, "county"),
+    ("hospital", Role.HOSPITAL, "county"),
+    ("quarantine_site", Role.QUARANTINE_SITE_MANAGER, "county"),
+    ("checkpoint", Role.CHECKPOINT_STAFF, "county"),
+    ("supervisor", Role.SUPERVISOR, "city"),
+    ("api_client", Role.API_CLIENT, "city"),
+]
+
+_ORG_KIND = {
+    Role.CITY_HQ: OrganizationKind.HQ_OFFICE,
+    Role.COUNTY_HQ: OrganizationKind.HQ_OFFICE,
+    Role.STREET_OFFICE: OrganizationKind.STREET_OFFICE,
+    Role.COMMUNITY_WORKER: OrganizationKind.COMMUNITY_OFFICE,
+    Role.POLICE_ANALYST: OrganizationKind.POLICE_UNIT,
+    Role.HEALTH_DEPARTMENT: OrganizationKind.DEPARTMENT,
+    Role.LAB: OrganizationKind.LAB,
+    Role.HOSPITAL: OrganizationKind.HOSPITAL,
+    Role.QUARANTINE_SITE_MANAGER: OrganizationKind.QUARANTINE_SITE,
+    Role.CHECKPOINT_STAFF: OrganizationKind.CHECKPOINT,
+}
+
+
+@transaction.atomic
+def create_demo_accounts() -> list[DemoAccount]:
+    city = Division.objects.filter(level=DivisionLevel.CITY).order_by("path").first()
+    if city is None:
+        raise RuntimeError("load a city first")
+    county = Division.objects.filter(level=DivisionLevel.COUNTY).order_by("path").first()
+    street = Division.objects.filter(level=DivisionLevel.STREET, path__startswith=county.path).order_by("path").first()  # type: ignore[union-attr]
+    communities = list(
+        Division.objects.filter(level=DivisionLevel.COMMUNITY, path__startswith=street.path).order_by("path")[:2]  # type: ignore[union-attr]
+    )
+    where = {
+        "city": city,
+        "county": county,
+        "street": street,
+        "community": communities[0],
+        "community_b": communities[-1],
+    }
+    accounts = []
+    for username, role, place in DEMO_ROLES:
+        division = where[place]
+        assert division is not None
+        org = None
+        if role in _ORG_KIND:
+            org, _ = Organization.objects.get_or_create(
+                division=division, name=f"{division.name}{Role(role).label}", defaults={"kind": _ORG_KIND[role]}
+            )
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"role": role, "division": division, "organization": org}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        accounts.append(DemoAccount(username=username, role=str(Role(role).label), division=division.name))
+    admin, created = User.objects.get_or_create(
+        username="admin", defaults={"role": Role.CITY_HQ, "division": city, "is_staff": True, "is_superuser": True}
+    )
+    if created:
+        admin.set_password(DEMO_PASSWORD)
+        admin.save()
+    return accounts

@@ -1,0 +1,46 @@
+"""`fangkong demo`: load a simulated city (once), create one account per role, print the logins, serve."""
+
+import subprocess
+import sys
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
+
+from fangkong.command.loader import DEMO_PASSWORD, create_demo_accounts, load_city
+from fangkong.core.models import Division
+
+
+class Command(BaseCommand):
+    help = "Load the demo city and serve the platform on http://127.0.0.1:8000"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--people", type=int, default=20000)
+        parser.add_argument("--seed", type=int, default=2021)
+        parser.add_argument("--addrport", default="127.0.0.1:8000")
+        parser.add_argument("--no-serve", action="store_true", help="load and print the logins, then exit")
+
+    def handle(self, *args: object, people: int, seed: int, addrport: str, no_serve: bool, **options: object) -> None:
+        if not Division.objects.exists():
+            from fangkong.simulate import CityConfig, build_city
+
+            started = time.monotonic()
+            self.stdout.write(f"building a simulated city of {people} people (seed {seed}) …")
+            city = build_city(CityConfig(people=people, seed=seed))
+            counts = load_city(city, reference=f"seed={seed},people={people}")
+            self.stdout.write(f"loaded {counts} in {time.monotonic() - started:.1f} s")
+        accounts = create_demo_accounts()
+        self.stdout.write("")
+        self.stdout.write(f"Fangkong demo — http://{addrport}/  (password for every account: {DEMO_PASSWORD})")
+        for account in accounts:
+            self.stdout.write(f"  {account.username:<18} {account.role} · {account.division}")
+        self.stdout.write(f"  {'admin':<18} {_('Django admin')} (/admin/)")
+        self.stdout.write("")
+        if no_serve:
+            return
+        worker = subprocess.Popen([sys.executable, "-m", "fangkong.cli", "worker"])  # noqa: S603
+        try:
+            call_command("runserver", addrport, "--noreload")
+        finally:
+            worker.terminate()

@@ -1,0 +1,2 @@
+app_name = "command"
+urlpatterns: list = []  # type: ignore[type-arg]

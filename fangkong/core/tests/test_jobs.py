@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from fangkong.core.jobs import JobContext, job_handler, recover_stale_jobs, run_job_now, start_job
+from fangkong.core.models import Job, JobStatus
+
+calls: list[str] = []
+
+
+@job_handler("test.count_to_ten")
+def count_to_ten(context: JobContext) -> dict[str, int]:
+    """A resumable job: it checkpoints after every step and crashes once half way when asked."""
+    start = context.job.state.get("next", 0)
+    for step in range(start, 10):
+        if context.job.params.get("crash_at") == step and context.job.attempts == 1:
+            raise RuntimeError("worker killed")
+        calls.append(f"{context.job.pk}:{step}")
+        context.checkpoint(next=step + 1)
+        context.progress(step + 1, 10)
+    return {"steps": 10}
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls():
+    calls.clear()
+
+
+def test_a_job_runs_after_commit_and_reports_progress(django_capture_on_commit_callbacks, db):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = start_job("test.count_to_ten", params={}, by=None)
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total, job.percent, job.result) == (
+        JobStatus.SUCCEEDED,
+        10,
+        10,
+        100,
+        {"steps": 10},
+    )
+    assert len(calls) == 10
+
+
+def test_an_interrupted_job_resumes_from_its_checkpoint_without_repeating_work(db, settings):
+    job = Job.objects.create(kind="test.count_to_ten", params={"crash_at": 6})
+    failed = run_job_now(str(job.pk))
+    assert failed.status == JobStatus.FAILED and failed.state == {"next": 6}
+    # A crash that kills the worker leaves the job "running" with an old heartbeat; recovery re-enqueues it.
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert recover_stale_jobs() == [str(job.pk)]  # the immediate backend runs it at once
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
+    assert calls == [f"{job.pk}:{step}" for step in range(10)]  # every step exactly once
+
+
+def test_a_running_job_with_a_live_heartbeat_is_not_run_twice(db):
+    job = Job.objects.create(kind="test.count_to_ten", status=JobStatus.RUNNING, heartbeat_at=timezone.now())
+    assert run_job_now(str(job.pk)).status == JobStatus.RUNNING
+    assert recover_stale_jobs() == []
+    assert calls == []

@@ -1,0 +1,399 @@
+"""Every change to the person registry: registration with identity resolution, edits, merges and reveals.
+
+Each service runs in one transaction and writes its audit row inside it (who, what, old and new values, from
+where). Identity resolution: the same document means the same person; without a shared document, a record
+with the same name and mobile goes to the merge queue for a human to decide. Every call keeps its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from pypinyin import lazy_pinyin
+
+from fangkong.core import audit
+from fangkong.core.errors import ConflictError, DomainError, ErrorCode, PermissionDeniedError
+from fangkong.core.masking import mask_id_number, mask_phone
+from fangkong.core.models import Division, User
+from fangkong.core.roles import Capability
+from fangkong.core.scope import is_in_scope
+from fangkong.people.models import (
+    DocumentKind,
+    MergeCandidate,
+    MergeStatus,
+    Person,
+    PersonDocument,
+    PersonSource,
+    Sex,
+)
+from fangkong.people.validation import PersonInput, ValidPerson, validate_person_input
+
+__all__ = [
+    "DocumentKind",
+    "PersonInput",
+    "Registration",
+    "confirm_merge",
+    "register_person",
+    "reject_merge",
+    "reveal_identity",
+    "update_person",
+]
+
+
+@dataclass(frozen=True)
+class Registration:
+    person: Person
+    created: bool
+    merge_candidates: list[MergeCandidate] = field(default_factory=list)
+
+
+def _audit_values(person: Person) -> dict[str, Any]:
+    """A person's fields as the audit log keeps them: identifiers masked, dates as text."""
+    return {
+        "name": person.name,
+        "sex": person.sex,
+        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "phone": mask_phone(person.phone),
+        "document": mask_id_number(person.primary_document_number),
+        "home_division": person.home_division_id,
+        "address": person.address,
+    }
+
+
+def _require(user: User, capability: Capability) -> None:
+    if not user.can(capability):
+        raise PermissionDeniedError()
+
+
+def _require_division_in_scope(division: Division, user: User) -> None:
+    if not is_in_scope(division.path, user):
+        raise DomainError(
+            _("This community is outside your jurisdiction."), code=ErrorCode.PERMISSION_DENIED, field="division"
+        )
+
+
+@transaction.atomic
+def register_person(
+    data: PersonInput,
+    *,
+    source: str,
+    reference: str = "",
+    by: User,
+    check_scope: bool = True,
+) -> Registration:
+    """Resolve `data` onto the registry: find the person by document or create them; record the source."""
+    _require(by, Capability.PEOPLE_EDIT)
+    valid = validate_person_input(data)
+    if check_scope:
+        _require_division_in_scope(valid.division, by)
+
+    existing = None
+    if valid.document_number:
+        document = (
+            PersonDocument.objects.select_related("person")
+            .filter(kind=valid.document_kind, number=valid.document_number)
+            .first()
+        )
+        if document is not None:
+            existing = document.person
+            while existing.merged_into_id is not None:
+                existing = Person.objects.get(pk=existing.merged_into_id)
+
+    if existing is not None:
+        _add_source(existing, data=data, source=source, reference=reference, by=by)
+        filled = _fill_missing(existing, valid)
+        if filled:
+            audit.record(
+                "people.person.update",
+                by=by,
+                target=existing,
+                division_path=existing.home_division_id,
+                changes=filled,
+                reason=str(_("New details from source %(source)s") % {"source": source}),
+            )
+        else:
+            audit.record(
+                "people.person.source_added",
+                by=by,
+                target=existing,
+                division_path=existing.home_division_id,
+                changes={"source": [None, source]},
+            )
+        return Registration(person=existing, created=False)
+
+    person = Person.objects.create(
+        name=valid.name,
+        pinyin=valid.pinyin or " ".join(lazy_pinyin(valid.name)),
+        sex=valid.sex,
+        birth_date=valid.birth_date,
+        phone=valid.phone,
+        phone_tail=valid.phone[-4:],
+        primary_document_kind=valid.document_kind,
+        primary_document_number=valid.document_number,
+        home_division=valid.division,
+        address=valid.address,
+    )
+    if valid.document_number:
+        try:
+            with transaction.atomic():
+                PersonDocument.objects.create(person=person, kind=valid.document_kind, number=valid.document_number)
+        except IntegrityError as error:  # a concurrent registration of the same document won the race
+            raise ConflictError(
+                _("This document was registered at the same moment; retry."), field="document_number"
+            ) from error
+    _add_source(person, data=data, source=source, reference=reference, by=by)
+    audit.record(
+        "people.person.create",
+        by=by,
+        target=person,
+        division_path=person.home_division_id,
+        changes=audit.diff({}, _audit_values(person)),
+    )
+    candidates = _queue_possible_matches(person)
+    return Registration(person=person, created=True, merge_candidates=candidates)
+
+
+def _fill_missing(person: Person, valid: ValidPerson) -> dict[str, list[Any]]:
+    """A later source may add what an earlier one lacked; it never overwrites what is known."""
+    before = _audit_values(person)
+    if not person.phone and valid.phone:
+        person.phone, person.phone_tail = valid.phone, valid.phone[-4:]
+    if not person.birth_date and valid.birth_date:
+        person.birth_date = valid.birth_date
+    if person.sex == Sex.UNKNOWN and valid.sex != Sex.UNKNOWN:
+        person.sex = valid.sex
+    if not person.address and valid.address:
+        person.address = valid.address
+    changes = audit.diff(before, _audit_values(person))
+    if changes:
+        person.save()
+    return changes
+
+
+def _add_source(person: Person, *, data: PersonInput, source: str, reference: str, by: User) -> None:
+    reported = {
+        "name": data.name,
+        "document_kind": data.document_kind,
+        "document": mask_id_number(data.document_number or ""),
+        "phone": mask_phone(data.phone or ""),
+        "address": data.address or "",
+    }
+    if reference:
+        PersonSource.objects.get_or_create(
+            person=person, source=source, reference=reference, defaults={"data": reported, "recorded_by": by}
+        )
+    else:
+        PersonSource.objects.create(person=person, source=source, data=reported, recorded_by=by)
+
+
+def _queue_possible_matches(person: Person) -> list[MergeCandidate]:
+    if not person.phone:
+        return []
+    matches = (
+        Person.objects.filter(name=person.name, phone=person.phone, merged_into__isnull=True)
+        .exclude(pk=person.pk)
+        .exclude(primary_document_kind=person.primary_document_kind, primary_document_number__gt="")
+        if person.primary_document_number
+        else Person.objects.filter(name=person.name, phone=person.phone, merged_into__isnull=True).exclude(pk=person.pk)
+    )
+    reason = str(_("Same name and mobile number, no shared document"))
+    return [
+        MergeCandidate.objects.get_or_create(person=person, other=other, defaults={"reason": reason})[0]
+        for other in matches[:20]
+    ]
+
+
+@transaction.atomic
+def update_person(person: Person, *, data: PersonInput, reason: str, by: User) -> Person:
+    _require(by, Capability.PEOPLE_EDIT)
+    if not is_in_scope(person.home_division_id, by):
+        raise PermissionDeniedError()
+    valid = validate_person_input(data)
+    _require_division_in_scope(valid.division, by)
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    before = _audit_values(person)
+    person.name = valid.name
+    person.pinyin = valid.pinyin or " ".join(lazy_pinyin(valid.name))
+    person.sex = valid.sex
+    person.birth_date = valid.birth_date
+    person.phone, person.phone_tail = valid.phone, valid.phone[-4:]
+    person.home_division = valid.division
+    person.address = valid.address
+    if valid.document_number and (valid.document_kind, valid.document_number) != (
+        person.primary_document_kind,
+        person.primary_document_number,
+    ):
+        owner = PersonDocument.objects.filter(kind=valid.document_kind, number=valid.document_number).first()
+        if owner is not None and owner.person_id != person.pk:
+            raise DomainError(
+                _("Another person already holds this document; use the merge queue."),
+                code=ErrorCode.CONFLICT,
+                field="document_number",
+            )
+        if owner is None:
+            PersonDocument.objects.create(person=person, kind=valid.document_kind, number=valid.document_number)
+        person.primary_document_kind = valid.document_kind
+        person.primary_document_number = valid.document_number
+    person.save()
+    changes = audit.diff(before, _audit_values(person))
+    if changes:
+        audit.record(
+            "people.person.update",
+            by=by,
+            target=person,
+            division_path=person.home_division_id,
+            changes=changes,
+            reason=reason,
+        )
+    return person
+
+
+@transaction.atomic
+def confirm_merge(candidate: MergeCandidate, *, by: User) -> Person:
+    """Merge `candidate.person` into `candidate.other` (the older record survives): documents and sources move,
+    the merged record keeps a pointer to the survivor so old references still resolve."""
+    _require(by, Capability.PEOPLE_MERGE)
+    candidate = MergeCandidate.objects.select_for_update().get(pk=candidate.pk)
+    if candidate.status != MergeStatus.PENDING:
+        raise DomainError(_("This pair has already been decided."), code=ErrorCode.ALREADY_MERGED)
+    duplicate, survivor = sorted([candidate.person, candidate.other], key=lambda p: p.pk, reverse=True)
+    if not (is_in_scope(survivor.home_division_id, by) and is_in_scope(duplicate.home_division_id, by)):
+        raise PermissionDeniedError()
+    PersonDocument.objects.filter(person=duplicate).update(person=survivor)
+    PersonSource.objects.filter(person=duplicate).update(person=survivor)
+    duplicate.merged_into = survivor
+    duplicate.save(update_fields=["merged_into", "updated_at"])
+    candidate.status = MergeStatus.MERGED
+    candidate.decided_by, candidate.decided_at = by, timezone.now()
+    candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    MergeCandidate.objects.filter(status=MergeStatus.PENDING, person=duplicate).update(
+        status=MergeStatus.MERGED, decided_by=by, decided_at=timezone.now()
+    )
+    audit.record(
+        "people.person.merge",
+        by=by,
+        target=duplicate,
+        division_path=duplicate.home_division_id,
+        changes={"merged_into": [None, survivor.pk]},
+    )
+    return survivor
+
+
+@transaction.atomic
+def reject_merge(candidate: MergeCandidate, *, by: User) -> MergeCandidate:
+    _require(by, Capability.PEOPLE_MERGE)
+    candidate = MergeCandidate.objects.select_for_update().get(pk=candidate.pk)
+    if candidate.status != MergeStatus.PENDING:
+        raise DomainError(_("This pair has already been decided."), code=ErrorCode.ALREADY_MERGED)
+    candidate.status = MergeStatus.DISTINCT
+    candidate.decided_by, candidate.decided_at = by, timezone.now()
+    candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    audit.record(
+        "people.person.merge_rejected",
+        by=by,
+        target=candidate.person,
+        division_path=candidate.person.home_division_id,
+        changes={"distinct_from": [None, candidate.other_id]},
+    )
+    return candidate
+
+
+REVEALABLE_FIELDS = {"document": "primary_document_number", "phone": "phone"}
+
+
+@transaction.atomic
+def reveal_identity(person: Person, *, field: str, reason: str, by: User) -> str:
+    """Return the unmasked value of `field`; needs the reveal capability and a stated reason, and is audited."""
+    _require(by, Capability.PEOPLE_REVEAL)
+    if not is_in_scope(person.home_division_id, by):
+        raise PermissionDeniedError()
+    if field not in REVEALABLE_FIELDS:
+        raise DomainError(_("This field cannot be revealed."), field="field")
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise DomainError(
+            _("State why you need the full value (at least 4 characters)."),
+            code=ErrorCode.REASON_REQUIRED,
+            field="reason",
+        )
+    audit.record(
+        f"people.person.reveal_{field}",
+        by=by,
+        target=person,
+        division_path=person.home_division_id,
+        reason=reason,
+    )
+    value: str = getattr(person, REVEALABLE_FIELDS[field])
+    return value
+
+
+BULK_BATCH = 5000
+
+
+@transaction.atomic
+def bulk_load_people(rows: list[dict[str, Any]], *, source: str, reference: str, by: User | None) -> int:
+    """Load many already-validated people at once (a simulated city, a trusted registry extract).
+
+    Rows carry name, sex, birth_date, id_number, phone, community path and address. Documents already in the
+    registry are skipped, so loading the same extract twice adds nothing. One audit entry per load names the
+    source and the count; each person keeps a provenance row pointing at the extract.
+    """
+    numbers = [row["id_number"] for row in rows]
+    known: set[str] = set()
+    for start in range(0, len(numbers), BULK_BATCH):
+        known.update(
+            PersonDocument.objects.filter(
+                kind=DocumentKind.RESIDENT_ID, number__in=numbers[start : start + BULK_BATCH]
+            ).values_list("number", flat=True)
+        )
+    fresh = [row for row in rows if row["id_number"] not in known]
+    created = 0
+    for start in range(0, len(fresh), BULK_BATCH):
+        batch = fresh[start : start + BULK_BATCH]
+        people = Person.objects.bulk_create(
+            [
+                Person(
+                    name=row["name"],
+                    pinyin=row.get("pinyin", ""),
+                    sex=row["sex"],
+                    birth_date=row["birth_date"],
+                    phone=row["phone"],
+                    phone_tail=row["phone"][-4:],
+                    primary_document_kind=DocumentKind.RESIDENT_ID,
+                    primary_document_number=row["id_number"],
+                    home_division_id=row["division"],
+                    address=row.get("address", ""),
+                )
+                for row in batch
+            ],
+            batch_size=1000,
+        )
+        if not all(p.pk for p in people):  # backends without RETURNING: look the ids up
+            ids = dict(
+                Person.objects.filter(primary_document_number__in=[r["id_number"] for r in batch]).values_list(
+                    "primary_document_number", "pk"
+                )
+            )
+            for person in people:
+                person.pk = ids[person.primary_document_number]
+        PersonDocument.objects.bulk_create(
+            [PersonDocument(person=p, kind=DocumentKind.RESIDENT_ID, number=p.primary_document_number) for p in people],
+            batch_size=1000,
+        )
+        PersonSource.objects.bulk_create(
+            [PersonSource(person=p, source=source, reference=reference, recorded_by=by, data={}) for p in people],
+            batch_size=1000,
+        )
+        created += len(people)
+    audit.record(
+        "people.person.bulk_load",
+        by=by,
+        target_type="people.person",
+        target_id="*",
+        changes={"source": [None, source], "reference": [None, reference], "created": [0, created]},
+    )
+    return created
