@@ -16,6 +16,23 @@ from fangkong.core.models import Division, DivisionLevel
 from fangkong.people.models import DocumentKind, Sex
 
 
+IDENTITY_MESSAGES = {
+    identity.IdentityErrorCode.EMPTY: _("no number given"),
+    identity.IdentityErrorCode.FORMAT: _("must be 18 characters (17 digits and a digit or X) or 15 digits"),
+    identity.IdentityErrorCode.CHECK_CHARACTER: _("the check character does not match (a digit is wrong)"),
+    identity.IdentityErrorCode.BIRTH_DATE: _("the birth date in the number is impossible"),
+    identity.IdentityErrorCode.REGION: _("the region code is not a Chinese province"),
+    identity.IdentityErrorCode.SPREADSHEET_PRECISION: _(
+        "the number lost its last digits in a spreadsheet (stored as a number); get the original"
+    ),
+}
+PHONE_MESSAGES = {
+    phones.PhoneErrorCode.EMPTY: _("no number given"),
+    phones.PhoneErrorCode.FORMAT: _("not a valid mainland mobile number (11 digits starting with 13–19)"),
+    phones.PhoneErrorCode.NOT_MOBILE: _("not a mainland mobile number"),
+}
+
+
 class PersonValidationError(DomainError):
     default_code = ErrorCode.INVALID
 
@@ -82,7 +99,7 @@ def validate_person_input(data: PersonInput) -> ValidPerson:
                 number = identity.validate_document(_identity_kind(kind), data.document_number)
         except identity.IdentityError as error:
             raise PersonValidationError(
-                _("Invalid document number: %(reason)s") % {"reason": error.message},
+                _("Invalid document number: %(reason)s") % {"reason": IDENTITY_MESSAGES[error.code]},
                 code=ErrorCode.INVALID,
                 field="document_number",
             ) from error
@@ -95,7 +112,7 @@ def validate_person_input(data: PersonInput) -> ValidPerson:
             phone = phones.normalize_mobile(data.phone)
         except phones.PhoneError as error:
             raise PersonValidationError(
-                _("Invalid mobile number: %(reason)s") % {"reason": error.message}, field="phone"
+                _("Invalid mobile number: %(reason)s") % {"reason": PHONE_MESSAGES[error.code]}, field="phone"
             ) from error
     if not number and not phone:
         raise PersonValidationError(_("Give at least a document number or a mobile number."), field="document_number")

@@ -37,7 +37,7 @@ class CityConfig:
     people: int = 100_000
     seed: int = 0
     prefecture: str = "410300"
-    reference_date: dt.date = dt.date(2021, 7, 28)  # ages are as on this day
+    reference_date: dt.date = dt.date(2021, 10, 17)  # ages are as on this day (the outbreak's default start)
     residents_per_urban_community: int = 4000
     residents_per_village: int = 1800
     communities_per_street: int = 10
@@ -179,9 +179,7 @@ class City:
         months = births.astype("datetime64[M]").astype(np.int64) % 12 + 1
         days = (births - births.astype("datetime64[M]")).astype(np.int64) + 1
         yyyymmdd = years * 10_000 + months * 100 + days
-        sequence = identity.sequence_numbers(
-            region, births.astype(np.int64), a.is_male, self._streams("id_sequence")
-        )
+        sequence = identity.sequence_numbers(region, births.astype(np.int64), a.is_male, self._streams("id_sequence"))
         return identity.resident_ids(region, yyyymmdd, sequence)
 
     @functools.cached_property
@@ -248,9 +246,7 @@ class City:
             "室",
         )
         group_number = building_number // 40 + 1
-        rural_tail = _arrow.join(
-            _arrow.digits(group_number, 1), "组", _arrow.digits(building_number % 40 + 1, 1), "号"
-        )
+        rural_tail = _arrow.join(_arrow.digits(group_number, 1), "组", _arrow.digits(building_number % 40 + 1, 1), "号")
         import pyarrow.compute as pc
 
         return _arrow.join(head, pc.if_else(pa.array(urban), urban_tail, rural_tail))
@@ -523,9 +519,7 @@ def build_city(config: CityConfig) -> City:
         urban_weights = rng.uniform(0.6, 1.4, n_urban)
         village_weights = rng.uniform(0.6, 1.4, n_villages)
         urban_counts = _largest_remainder(urban_people, urban_weights) if n_urban else np.zeros(0, np.int64)
-        village_counts = (
-            _largest_remainder(rural_people, village_weights) if n_villages else np.zeros(0, np.int64)
-        )
+        village_counts = _largest_remainder(rural_people, village_weights) if n_villages else np.zeros(0, np.int64)
         u_cursor = v_cursor = 0
         for si in range(n_streets + n_towns):
             is_town = si >= n_streets
@@ -547,9 +541,7 @@ def build_city(config: CityConfig) -> City:
                 points = geography.sample_in_polygon(
                     street_cells[si], count, rng, (float(sites[si, 0]), float(sites[si, 1])), 0.01
                 )
-            community_cells = (
-                geography.voronoi_cells(points, street_cells[si]) if count > 1 else [street_cells[si]]
-            )
+            community_cells = geography.voronoi_cells(points, street_cells[si]) if count > 1 else [street_cells[si]]
             community_labels = geography.place_names(count, rng, "村" if is_town else "社区")
             for k in range(count):
                 code = street_code + (f"{200 + k + 1:03d}" if is_town else f"{k + 1:03d}")
@@ -668,9 +660,7 @@ def build_city(config: CityConfig) -> City:
     work_county = person_county.copy()
     if urban_core_idx:
         outside = workers & ~np.isin(person_county, urban_core_idx) & (rng.random(n) < config.commuter_share)
-        work_county[outside] = np.array(urban_core_idx)[
-            rng.integers(0, len(urban_core_idx), int(outside.sum()))
-        ]
+        work_county[outside] = np.array(urban_core_idx)[rng.integers(0, len(urban_core_idx), int(outside.sum()))]
     worker_index = np.flatnonzero(workers)
     shuffle_key = work_county[worker_index] * 2.0 + rng.random(worker_index.shape[0])
     worker_index = worker_index[np.argsort(shuffle_key, kind="stable")]
@@ -725,10 +715,7 @@ def build_city(config: CityConfig) -> City:
         elif category == "hospital":
             count = max(len(counties), round(config.people / 10_000 * kind.per_10k))
             first = np.array(
-                [
-                    int(np.argmax(np.where(community_county == c, population_weights, -1)))
-                    for c in range(len(counties))
-                ]
+                [int(np.argmax(np.where(community_county == c, population_weights, -1))) for c in range(len(counties))]
             )
             extra = _pick_communities(
                 np.zeros(count - len(counties), np.int64),

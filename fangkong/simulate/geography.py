@@ -67,9 +67,7 @@ def place_names(count: int, rng: np.random.Generator, suffix: str) -> list[str]:
     """``count`` distinct two-character names plus a suffix (e.g. '街道', '社区')."""
     total = len(_PLACE_FIRST) * len(_PLACE_SECOND)
     picks = rng.choice(total, size=min(count, total), replace=False)
-    names = [
-        _PLACE_FIRST[p // len(_PLACE_SECOND)] + _PLACE_SECOND[p % len(_PLACE_SECOND)] + suffix for p in picks
-    ]
+    names = [_PLACE_FIRST[p // len(_PLACE_SECOND)] + _PLACE_SECOND[p % len(_PLACE_SECOND)] + suffix for p in picks]
     while len(names) < count:  # only for absurd sizes: number the overflow
         names.append(f"{names[len(names) % total][:2]}{len(names) // total + 1}{suffix}")
     return names

@@ -94,3 +94,30 @@ def assign_contiguous(
     rank[index] = local_rank - local_unit * np.repeat(per_unit, counts)
     unit_group = np.repeat(g[starts], units_per_group)
     return unit, rank, unit_group
+
+
+@dataclass(frozen=True)
+class VisitHabit:
+    min_age: int
+    max_age: int
+    daily_probability: float  # per eligible person per day, before closures
+    first_slot: int  # 2-hour slots of the day: slot 4 = 08:00-10:00
+    last_slot: int
+    minutes: tuple[int, int]  # duration range
+
+
+SLOT_MINUTES = 120
+SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
+
+VISIT_HABITS: dict[str, VisitHabit] = {
+    "internet_cafe": VisitHabit(16, 40, 0.025, 6, 11, (60, 300)),
+    "ktv": VisitHabit(18, 55, 0.010, 9, 11, (90, 240)),
+    "cinema": VisitHabit(10, 65, 0.010, 6, 11, (100, 150)),
+    "chess_room": VisitHabit(45, 85, 0.040, 4, 10, (60, 240)),
+    "restaurant": VisitHabit(16, 75, 0.120, 5, 10, (40, 100)),
+    "hotel": VisitHabit(20, 70, 0.003, 9, 11, (480, 720)),
+    "scenic_spot": VisitHabit(5, 80, 0.004, 4, 8, (90, 240)),
+    "market": VisitHabit(30, 85, 0.150, 3, 9, (20, 60)),
+    "hospital": VisitHabit(0, 99, 0.010, 4, 8, (30, 180)),
+    "elderly_centre": VisitHabit(65, 99, 0.150, 4, 8, (60, 180)),
+}

@@ -62,9 +62,7 @@ def _band_ages(
 ) -> npt.NDArray[np.int64]:
     """Ages in [low, high] drawn from the census pyramid multiplied by a per-year tilt."""
     years = np.arange(100)
-    per_year = np.concatenate(
-        [np.repeat(AGE_BAND_SHARES[:17] / 5.0, 5), np.repeat(AGE_BAND_SHARES[17] / 15.0, 15)]
-    )
+    per_year = np.concatenate([np.repeat(AGE_BAND_SHARES[:17] / 5.0, 5), np.repeat(AGE_BAND_SHARES[17] / 15.0, 15)])
     weights = per_year * tilt
     weights[:low] = 0.0
     weights[high + 1 :] = 0.0
@@ -106,9 +104,7 @@ def make_households(people: int, rng: np.random.Generator) -> Households:
         weights = np.array([_TEMPLATES[c][1] for c in candidates])
         cumulative_weights = np.cumsum(weights / weights.sum())
         mask = sizes == size
-        template[mask] = candidates[
-            np.minimum(np.searchsorted(cumulative_weights, u[mask]), len(candidates) - 1)
-        ]
+        template[mask] = candidates[np.minimum(np.searchsorted(cumulative_weights, u[mask]), len(candidates) - 1)]
     has_child = (template_roles[template] == CHILD).any(axis=1)
     has_spouse = (template_roles[template] == SPOUSE).any(axis=1)
     has_parent = (template_roles[template] == PARENT).any(axis=1)
@@ -123,12 +119,8 @@ def make_households(people: int, rng: np.random.Generator) -> Households:
     couple = ~has_child & has_spouse & ~has_parent
     with_child = has_child
     with_parent_only = ~has_child & has_parent
-    head_age[single] = _band_ages(
-        int(single.sum()), rng, 18, 99, np.where(young, 1.6, np.where(old, 1.1, 0.6))
-    )
-    head_age[couple] = _band_ages(
-        int(couple.sum()), rng, 22, 95, np.where(young, 0.9, np.where(old, 1.2, 0.7))
-    )
+    head_age[single] = _band_ages(int(single.sum()), rng, 18, 99, np.where(young, 1.6, np.where(old, 1.1, 0.6)))
+    head_age[couple] = _band_ages(int(couple.sum()), rng, 22, 95, np.where(young, 0.9, np.where(old, 1.2, 0.7)))
     eldest_child[with_child] = _band_ages(
         int(with_child.sum()),
         rng,
@@ -136,9 +128,7 @@ def make_households(people: int, rng: np.random.Generator) -> Households:
         40,
         np.where(years <= 9, 1.2, np.where(years <= 19, 2.4, np.where(years <= 29, 1.0, 0.25))),
     )
-    head_age[with_child] = np.minimum(
-        eldest_child[with_child] + rng.integers(22, 35, int(with_child.sum())), 92
-    )
+    head_age[with_child] = np.minimum(eldest_child[with_child] + rng.integers(22, 35, int(with_child.sum())), 92)
     head_age[with_parent_only] = _band_ages(int(with_parent_only.sum()), rng, 20, 50, np.ones(100))
     spouse_gap = np.rint(rng.normal(-1.5, 3.0, n_households)).astype(np.int64)
     head_is_male = rng.random(n_households) < np.where(has_spouse, 0.85, 0.5)

@@ -32,10 +32,7 @@ LUOYANG_COUNTIES = {
 
 def test_divisions_form_a_tree(city: City) -> None:
     d = city.divisions.to_pydict()
-    rows = {
-        code: (level, parent)
-        for code, level, parent in zip(d["code"], d["level"], d["parent_code"], strict=True)
-    }
+    rows = {code: (level, parent) for code, level, parent in zip(d["code"], d["level"], d["parent_code"], strict=True)}
     assert rows["410300"] == ("city", None)
     assert {c for c, (lvl, _) in rows.items() if lvl == "county"} == LUOYANG_COUNTIES
     for code, (level, parent) in rows.items():
