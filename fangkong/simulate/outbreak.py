@@ -702,7 +702,8 @@ class _Model:
 
     def _mass_testing(self, day: int, rng: np.random.Generator) -> None:
         mt = self.iv.mass_testing
-        assert mt is not None and self.first_report_day is not None
+        assert mt is not None
+        assert self.first_report_day is not None
         offset = day - self.first_report_day - mt.start_after_first_report_days
         if offset < 0 or offset >= mt.rounds * mt.interval_days:
             return
