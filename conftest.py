@@ -129,3 +129,9 @@ def browser_type_launch_args() -> dict[str, Any]:
             "--disable-quic",
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """Users' browsers ask for Chinese; the English switch is tested explicitly."""
+    return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}

@@ -59,7 +59,11 @@ def walk(patterns: list[Any] | None = None, prefix: str = "", namespace: str = "
         kwargs = tuple(re.findall(r"<(?:\w+:)?(\w+)>", route))
         view = entry.callback
         path_view = next(
-            (c.cell_contents for c in getattr(view, "__closure__", None) or () if hasattr(c.cell_contents, "operations")),
+            (
+                c.cell_contents
+                for c in getattr(view, "__closure__", None) or ()
+                if hasattr(c.cell_contents, "operations")
+            ),
             None,
         )  # django-ninja wraps its PathView in a closure
         operations = getattr(path_view, "operations", None)

@@ -64,7 +64,7 @@ DEMO_ROLES: list[tuple[str, str, str]] = [
     ("api_client", Role.API_CLIENT, "city"),
 ]
 
-_ORG_KIND = {
+_ORG_KIND: dict[str, str] = {
     Role.CITY_HQ: OrganizationKind.HQ_OFFICE,
     Role.COUNTY_HQ: OrganizationKind.HQ_OFFICE,
     Role.STREET_OFFICE: OrganizationKind.STREET_OFFICE,

@@ -12,22 +12,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from fangkong.core.roles import Capability
 
 PUBLIC = "public"
-ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
 
 
 def requires(capability: Capability) -> Callable[[ViewFunc], ViewFunc]:
     def decorate(view: ViewFunc) -> ViewFunc:
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not user.can(capability):  # type: ignore[union-attr]
+            if not user.can(capability):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     class AuthedRequest(HttpRequest):
         """A request that passed `requires()`: its user is a staff account."""
 
-        user: User  # type: ignore[assignment]
+        user: User
         htmx: HtmxDetails
 else:
     AuthedRequest = HttpRequest

@@ -7,7 +7,7 @@ from fangkong.core.models import ApiToken, AuditEntry, Division, Job, Organizati
 
 
 @admin.register(Division)
-class DivisionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DivisionAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level",)
     search_fields = ("code", "name")
@@ -15,7 +15,7 @@ class DivisionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrganizationAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "division")
     list_filter = ("kind",)
     search_fields = ("name",)
@@ -23,17 +23,17 @@ class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
+class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "role", "division", "organization", "is_active")
     list_filter = ("role", "is_active")
     raw_id_fields = ("division", "organization")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,  # type: ignore[misc]
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("Role and jurisdiction"), {"fields": ("role", "division", "organization", "phone")}),
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -58,6 +58,6 @@ class JobAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "digest", "created_at", "last_used_at")

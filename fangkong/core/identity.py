@@ -18,7 +18,10 @@ CHECK_CHARACTERS = "10X98765432"
 PROVINCES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
 )
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＹＺ", "0123456789XxABCDEFGHIJKLMNOPQRSTUVWYZ")
+_FULL_WIDTH = str.maketrans(
+    "０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＹＺ",
+    "0123456789XxABCDEFGHIJKLMNOPQRSTUVWYZ",
+)
 
 
 class IdentityErrorCode(StrEnum):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import TextIO
+from typing import Protocol
+
+
+class Writable(Protocol):
+    def write(self, text: str, /) -> object: ...
+    def flush(self) -> None: ...
 
 
 class ProgressBar:
-    def __init__(self, out: TextIO, *, label: str, width: int = 30) -> None:
+    def __init__(self, out: Writable, *, label: str, width: int = 30) -> None:
         self.out, self.label, self.width = out, label, width
         self._last = 0.0
 

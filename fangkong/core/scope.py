@@ -43,7 +43,7 @@ def is_in_scope(path: str | None, user: User | Any) -> bool:
 
 def get_scoped(queryset: models.QuerySet[M], user: User | Any, **lookup: Any) -> M:
     """Fetch one record inside the user's jurisdiction; outside it, the record does not exist for them."""
-    try:
-        return scoped(queryset, user).get(**lookup)
-    except queryset.model.DoesNotExist as error:
-        raise NotFoundError() from error
+    found = scoped(queryset, user).filter(**lookup).first()
+    if found is None:
+        raise NotFoundError()
+    return found

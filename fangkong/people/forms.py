@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.errors import DomainError
-from fangkong.core.models import User
+from fangkong.core.models import Division, User
 from fangkong.people.models import DocumentKind, Sex
 from fangkong.people.selectors import communities_for
 from fangkong.people.validation import PersonInput
@@ -21,7 +21,9 @@ class PersonForm(forms.Form):
     birth_date = forms.DateField(
         label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    division = forms.ModelChoiceField(label=_("Home community"), queryset=None, to_field_name="path")  # type: ignore[arg-type]
+    division: forms.ModelChoiceField[Division] = forms.ModelChoiceField(
+        label=_("Home community"), queryset=Division.objects.none(), to_field_name="path"
+    )
     address = forms.CharField(label=_("Address"), max_length=300, required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:

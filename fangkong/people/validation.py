@@ -15,7 +15,6 @@ from fangkong.core.errors import DomainError, ErrorCode
 from fangkong.core.models import Division, DivisionLevel
 from fangkong.people.models import DocumentKind, Sex
 
-
 IDENTITY_MESSAGES = {
     identity.IdentityErrorCode.EMPTY: _("no number given"),
     identity.IdentityErrorCode.FORMAT: _("must be 18 characters (17 digits and a digit or X) or 15 digits"),
