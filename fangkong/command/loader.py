@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count
 
 from fangkong.core.models import Division, DivisionLevel, Organization, OrganizationKind, User
 from fangkong.core.roles import Role
@@ -83,11 +84,24 @@ def create_demo_accounts() -> list[DemoAccount]:
     city = Division.objects.filter(level=DivisionLevel.CITY).order_by("path").first()
     if city is None:
         raise RuntimeError("load a city first")
-    county = Division.objects.filter(level=DivisionLevel.COUNTY).order_by("path").first()
-    street = Division.objects.filter(level=DivisionLevel.STREET, path__startswith=county.path).order_by("path").first()  # type: ignore[union-attr]
-    communities = list(
-        Division.objects.filter(level=DivisionLevel.COMMUNITY, path__startswith=street.path).order_by("path")[:2]  # type: ignore[union-attr]
-    )
+    # Two neighbouring communities of one street, so that the demo shows jurisdiction boundaries.
+    street = (
+        Division.objects.filter(level=DivisionLevel.STREET)
+        .annotate(communities=Count("children"))
+        .filter(communities__gte=2)
+        .order_by("path")
+        .first()
+    ) or Division.objects.filter(level=DivisionLevel.STREET).order_by("path").first()
+    if street is None or street.parent is None:
+        raise RuntimeError("the city has no streets")
+    county = street.parent
+    communities = list(street.children.order_by("path")[:2])
+    if len(communities) < 2:  # a small city may have one community per street: take a neighbour in the county
+        communities += list(
+            Division.objects.filter(level=DivisionLevel.COMMUNITY, path__startswith=county.path)
+            .exclude(path=communities[0].path)
+            .order_by("path")[:1]
+        )
     where = {
         "city": city,
         "county": county,

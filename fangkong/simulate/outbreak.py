@@ -158,12 +158,16 @@ class _Venues:
         a = city.arrays
         self.n_counties = len(city.prefecture.counties)
         self.categories = places.VENUE_CATEGORIES
-        self.pools: list[IntArray] = []
-        self.tickets: list[tuple[IntArray, IntArray, IntArray]] = []
+        n_categories = len(self.categories)
+        pools: list[IntArray] = []
+        ticket_list: list[IntArray] = []
+        self.ticket_start = np.zeros((n_categories, self.n_counties + 1), dtype=np.int64)
+        self.ticket_count = np.zeros((n_categories, self.n_counties + 1), dtype=np.int64)
         venue_county = np.array([c.county for c in city.communities], dtype=np.int64)[a.venue_community]
+        offset = 0
         for k, category in enumerate(self.categories):
             habit = places.VISIT_HABITS[category]
-            self.pools.append(np.flatnonzero((a.age >= habit.min_age) & (a.age <= habit.max_age)))
+            pools.append(np.flatnonzero((a.age >= habit.min_age) & (a.age <= habit.max_age)))
             venues = np.flatnonzero(a.venue_category == k)
             weight = np.maximum(1, a.venue_capacity[venues] // 20)
             county = venue_county[venues]
@@ -171,40 +175,56 @@ class _Venues:
             tickets = np.repeat(venues[order], weight[order])
             ticket_county = np.repeat(county[order], weight[order])
             count = np.bincount(ticket_county, minlength=self.n_counties).astype(np.int64)
-            start = np.cumsum(count) - count
-            self.tickets.append((tickets, start, count))
-        self.person_county = a.county
+            start = offset + np.cumsum(count) - count
+            # A county without such a venue sends its visitors anywhere in the city (last column).
+            self.ticket_start[k, : self.n_counties] = np.where(count > 0, start, offset)
+            self.ticket_count[k, : self.n_counties] = np.where(count > 0, count, tickets.shape[0])
+            ticket_list.append(tickets)
+            offset += tickets.shape[0]
+        self.tickets = np.concatenate(ticket_list).astype(np.int32)
+        self.pool_sizes = np.array([pool.shape[0] for pool in pools], dtype=np.int64)
+        self.pool_offsets = np.cumsum(self.pool_sizes) - self.pool_sizes
+        self.pool = np.concatenate(pools).astype(np.int32)
+        self.has_venues = self.ticket_count[:, 0] > 0
+        self.probability = np.array([places.VISIT_HABITS[c].daily_probability for c in self.categories])
+        self.weekend_boost = np.array([1.0 if c in {"hospital", "market"} else 1.4 for c in self.categories])
+        self.first_slot = np.array([places.VISIT_HABITS[c].first_slot for c in self.categories])
+        self.n_slots = np.array(
+            [places.VISIT_HABITS[c].last_slot - places.VISIT_HABITS[c].first_slot + 1 for c in self.categories]
+        )
+        self.minutes_low = np.array([places.VISIT_HABITS[c].minutes[0] for c in self.categories])
+        self.minutes_high = np.array([places.VISIT_HABITS[c].minutes[1] for c in self.categories])
+        self.person_county = a.county.astype(np.int32)
         self.venue_category = a.venue_category
+        self.n_groups = int(a.venue_category.shape[0]) * places.SLOTS_PER_DAY
 
-    def visits(self, seed: int, day: int, weekend: bool) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-        """(person, venue, slot, minutes) for every visit of the day."""
+    def visits(
+        self, seed: int, day: int, weekend: bool, with_minutes: bool = False
+    ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """(person, venue, slot, minutes) for every visit of the day; minutes are 0 unless asked for.
+
+        The draws depend only on (seed, day), never on the epidemic, so the check-ins of any day can be
+        regenerated; quarantine and closures are applied by the caller.
+        """
         rng = stream(seed, f"visits:{day}")
-        persons: list[IntArray] = []
-        venues: list[IntArray] = []
-        slots: list[IntArray] = []
-        minutes: list[IntArray] = []
-        for k, category in enumerate(self.categories):
-            habit = places.VISIT_HABITS[category]
-            pool = self.pools[k]
-            tickets, start, count = self.tickets[k]
-            if pool.shape[0] == 0 or tickets.shape[0] == 0:
-                continue
-            p = habit.daily_probability * (1.4 if weekend and category not in {"hospital", "market"} else 1.0)
-            m = int(rng.binomial(pool.shape[0], min(p, 1.0)))
-            person = pool[rng.integers(0, pool.shape[0], m)]
-            county = self.person_county[person]
-            c = count[county]
-            local = c > 0
-            u = rng.random(m)
-            ticket = np.where(local, start[county] + (u * c).astype(np.int64), (u * tickets.shape[0]).astype(np.int64))
-            persons.append(person)
-            venues.append(tickets[ticket])
-            slots.append(rng.integers(habit.first_slot, habit.last_slot + 1, m))
-            minutes.append(rng.integers(habit.minutes[0], habit.minutes[1] + 1, m))
-        if not persons:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty, empty
-        return (np.concatenate(persons), np.concatenate(venues), np.concatenate(slots), np.concatenate(minutes))
+        p = np.minimum(self.probability * (self.weekend_boost if weekend else 1.0), 1.0)
+        m = rng.binomial(self.pool_sizes, p) * self.has_venues
+        category = _expand(m)
+        size = self.pool_sizes[category]
+        person = self.pool[self.pool_offsets[category] + (rng.random(category.shape[0]) * size).astype(np.int64)]
+        county = self.person_county[person]
+        total = self.ticket_count[category, county]
+        scaled = rng.random(category.shape[0]) * total
+        whole = scaled.astype(np.int64)
+        venue = self.tickets[self.ticket_start[category, county] + whole]
+        # One uniform gives the ticket (integer part) and the slot (fractional part).
+        slot = self.first_slot[category] + ((scaled - whole) * self.n_slots[category]).astype(np.int64)
+        if with_minutes:
+            low = self.minutes_low[category]
+            minutes = low + (rng.random(category.shape[0]) * (self.minutes_high[category] - low + 1)).astype(np.int64)
+        else:
+            minutes = np.zeros(category.shape[0], dtype=np.int64)
+        return person.astype(np.int64), venue.astype(np.int64), slot, minutes
 
 
 class _Model:
@@ -515,10 +535,43 @@ class _Model:
         if sources.shape[0] == 0:
             return
         rng = self.rng(stream_name)
+        # Thinning: of the k ~ Poisson contacts, only those that would transmit to a fully susceptible person
+        # (probability q) are drawn; each is then accepted with p(target) / q. Exact, and it draws ~q·k targets.
+        q = -np.expm1(-beta * self.p.beta * weight)
         k = np.minimum(rng.poisson(mean_contacts, sources.shape[0]), groups.size[g] - 1)
-        owner = _expand(k)
+        m = rng.binomial(k, q)
+        owner = _expand(m)
         targets = groups.draw(g[owner], rng)
-        self._try(day, owner, sources, weight, targets, beta, setting, home=False)
+        self._accept(day, owner, sources, weight, targets, q, beta, setting, rng)
+
+    def _accept(
+        self,
+        day: int,
+        owner: IntArray,
+        sources: IntArray,
+        weight: FloatArray,
+        targets: IntArray,
+        q: FloatArray,
+        beta: float,
+        setting: int,
+        rng: np.random.Generator,
+        venue: IntArray | None = None,
+    ) -> None:
+        """Second stage of thinning: accept a drawn transmission with p(target)/q(source)."""
+        if targets.shape[0] == 0:
+            return
+        ok = (self.infected_day[targets] < 0) & (self.quarantine_until[targets] <= day) & (
+            targets != sources[owner]
+        )
+        idx = np.flatnonzero(ok)
+        if idx.shape[0] == 0:
+            return
+        t = targets[idx]
+        o = owner[idx]
+        p_target = -np.expm1(-beta * self.p.beta * weight[o] * self.susceptibility[t])
+        hit = rng.random(idx.shape[0]) * q[o] < p_target
+        if hit.any():
+            self._infect(t[hit], sources[o[hit]], day, setting, venue=None if venue is None else venue[idx[hit]])
 
     def _school(self, day: int, sources: IntArray, weight: FloatArray) -> None:
         p = self.p
@@ -567,52 +620,63 @@ class _Model:
             return
         p = self.p
         rng = self.rng("community_contacts")
-        k = rng.poisson(p.contacts_community, sources.shape[0])
-        owner = _expand(k)
+        q = -np.expm1(-p.beta_community * p.beta * weight)
+        m = rng.poisson(p.contacts_community * q)  # thinned Poisson contacts (see _group_layer)
+        owner = _expand(m)
         outside = rng.random(owner.shape[0]) < p.community_share_outside
         targets = np.empty(owner.shape[0], dtype=np.int64)
         targets[~outside] = self.community_groups.draw(self.a.community[sources[owner[~outside]]], rng)
         targets[outside] = self.county_groups.draw(self.a.county[sources[owner[outside]]], rng)
-        self._try(day, owner, sources, weight, targets, p.beta_community, COMMUNITY, home=False)
+        self._accept(day, owner, sources, weight, targets, q, p.beta_community, COMMUNITY, rng)
 
     def _venue_day(self, day: int, weekend: bool) -> None:
-        person, venue, slot, minutes = self.venues.visits(self.config.seed, day, weekend)
-        keep = self._out_of_home(person, day)
+        tracing = self.iv.tracing
+        record = self.config.record_checkins
+        person, venue, slot, minutes = self.venues.visits(self.config.seed, day, weekend, with_minutes=record)
         rules = self.iv.venues
-        if (
-            rules is not None
-            and self.first_report_day is not None
-            and (day >= self.first_report_day + rules.start_after_first_report_days)
+        if rules is not None and self.first_report_day is not None and (
+            day >= self.first_report_day + rules.start_after_first_report_days
         ):
             category = self.venues.venue_category[venue]
+            keep = np.ones(person.shape[0], dtype=bool)
             for k, name in enumerate(places.VENUE_CATEGORIES):
                 if name in rules.closed_categories:
                     keep &= category != k
                 elif name in rules.capacity_caps:
                     rng = self.rng("venue_caps")
                     keep &= (category != k) | (rng.random(person.shape[0]) < rules.capacity_caps[name])
-        person, venue, slot, minutes = person[keep], venue[keep], slot[keep], minutes[keep]
+            person, venue, slot, minutes = person[keep], venue[keep], slot[keep], minutes[keep]
+        if tracing is not None or record:
+            keep = self._out_of_home(person, day)
+            person, venue, slot, minutes = person[keep], venue[keep], slot[keep], minutes[keep]
+            if tracing is not None:
+                enclosed = self.enclosed[self.venues.venue_category[venue]]
+                self.visit_log.append((day, person[enclosed], venue[enclosed], slot[enclosed], minutes[enclosed]))
+                while self.visit_log and self.visit_log[0][0] < day - tracing.lookback_days - 8:
+                    self.visit_log.popleft()
+            if record:
+                self.checkins.append((day, person, venue, slot, minutes))
         self.series["venue_visits"][day] = person.shape[0]
-        if self.iv.tracing is not None:
-            self.visit_log.append((day, person, venue, slot, minutes))
-            while self.visit_log and self.visit_log[0][0] < day - self.iv.tracing.lookback_days - 8:
-                self.visit_log.popleft()
-        if self.config.record_checkins:
-            self.checkins.append((day, person, venue, slot, minutes))
         w = self.infectious_today[person]
         carriers = np.flatnonzero(w > 0)
+        if carriers.shape[0]:
+            carriers = carriers[self._out_of_home(person[carriers], day)]
         if carriers.shape[0] == 0:
             return
         group = venue * places.SLOTS_PER_DAY + slot
         carrier_groups = np.unique(group[carriers])
-        pos = np.searchsorted(carrier_groups, group)
-        pos = np.minimum(pos, carrier_groups.shape[0] - 1)
-        exposed = np.flatnonzero(carrier_groups[pos] == group)  # visits sharing a slot with a carrier
+        local = np.full(self.venues.n_groups, -1, dtype=np.int64)  # dense map: group → carrier-group index
+        local[carrier_groups] = np.arange(carrier_groups.shape[0])
+        pos = local[group]
+        exposed = np.flatnonzero(pos >= 0)  # visits sharing a slot with a carrier
+        exposed = exposed[self._out_of_home(person[exposed], day)]
         g_local = pos[exposed]
         present = np.bincount(g_local, minlength=carrier_groups.shape[0]).astype(np.float64)
-        pressure = np.bincount(g_local, weights=w[exposed], minlength=carrier_groups.shape[0])
+        is_carrier = np.zeros(person.shape[0], dtype=bool)
+        is_carrier[carriers] = True
+        pressure = np.bincount(pos[carriers], weights=w[carriers], minlength=carrier_groups.shape[0])
         ex_person = person[exposed]
-        susceptible = (self.infected_day[ex_person] < 0) & (w[exposed] == 0)
+        susceptible = (self.infected_day[ex_person] < 0) & ~is_carrier[exposed]
         exposed, g_local, ex_person = exposed[susceptible], g_local[susceptible], ex_person[susceptible]
         if exposed.shape[0] == 0:
             return
@@ -844,7 +908,7 @@ class _Model:
             if not is_case_visit.any():
                 continue
             rows = np.flatnonzero(is_case_visit)
-            rows = rows[(window_start[mine[rows]] <= log_day) & self.enclosed[self.venues.venue_category[venue[rows]]]]
+            rows = rows[window_start[mine[rows]] <= log_day]
             if rows.shape[0] == 0:
                 continue
             group = venue * places.SLOTS_PER_DAY + slot

@@ -67,6 +67,9 @@ def test_dashboard_in_chinese_then_english(page: Page, live_server, make_user, p
     expect(page.get_by_test_id("count-people")).to_have_text("2")
     expect(page.locator("body")).to_contain_text("仪表盘")
     expect(page.get_by_test_id("chart")).to_have_attribute("data-rendered", "1", timeout=10000)
+    box = page.get_by_test_id("chart").bounding_box()
+    assert box is not None and box["height"] > 200  # the stylesheet is served and the chart has room
+    assert page.locator("canvas").count() >= 1
     page.get_by_test_id("lang-en").click()
     expect(page.locator("body")).to_contain_text("Dashboard")
     expect(page.locator("html")).to_have_attribute("lang", re.compile("en"))

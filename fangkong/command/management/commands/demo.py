@@ -6,7 +6,6 @@ import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils.translation import gettext as _
 
 from fangkong.command.loader import DEMO_PASSWORD, create_demo_accounts, load_city
 from fangkong.core.models import Division
@@ -35,7 +34,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Fangkong demo — http://{addrport}/  (password for every account: {DEMO_PASSWORD})")
         for account in accounts:
             self.stdout.write(f"  {account.username:<18} {account.role} · {account.division}")
-        self.stdout.write(f"  {'admin':<18} {_('Django admin')} (/admin/)")
+        self.stdout.write(f"  {'admin':<18} Django 管理后台 / Django admin (/admin/)")
         self.stdout.write("")
         if no_serve:
             return
