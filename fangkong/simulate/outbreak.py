@@ -560,9 +560,7 @@ class _Model:
         """Second stage of thinning: accept a drawn transmission with p(target)/q(source)."""
         if targets.shape[0] == 0:
             return
-        ok = (self.infected_day[targets] < 0) & (self.quarantine_until[targets] <= day) & (
-            targets != sources[owner]
-        )
+        ok = (self.infected_day[targets] < 0) & (self.quarantine_until[targets] <= day) & (targets != sources[owner])
         idx = np.flatnonzero(ok)
         if idx.shape[0] == 0:
             return
@@ -634,8 +632,10 @@ class _Model:
         record = self.config.record_checkins
         person, venue, slot, minutes = self.venues.visits(self.config.seed, day, weekend, with_minutes=record)
         rules = self.iv.venues
-        if rules is not None and self.first_report_day is not None and (
-            day >= self.first_report_day + rules.start_after_first_report_days
+        if (
+            rules is not None
+            and self.first_report_day is not None
+            and (day >= self.first_report_day + rules.start_after_first_report_days)
         ):
             category = self.venues.venue_category[venue]
             keep = np.ones(person.shape[0], dtype=bool)
