@@ -14,6 +14,7 @@ class CoreConfig(AppConfig):
         from fangkong.core.navigation import NavItem, register
 
         connection_created.connect(configure_connection, dispatch_uid="fangkong_audit_lock")
+        from fangkong.core import tasks  # noqa: F401 - registers the job handlers
         from fangkong.core.roles import Capability
 
         register(NavItem(_("Divisions"), "core:divisions", Capability.DIVISIONS_VIEW, order=80))

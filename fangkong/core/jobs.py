@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from fangkong.core.errors import DomainError
 from fangkong.core.models import Job, JobStatus, User
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,13 @@ def run_job_now(job_id: str) -> Job:
     handler = _handlers[job.kind][0]
     try:
         result = handler(JobContext(job))
+    except DomainError as error:  # bad input: the user gets every row's error, nothing was written
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED,
+            error=str(error.message)[:2000],
+            result={"errors": error.details[:1000]},
+            finished_at=timezone.now(),
+        )
     except Exception as error:
         logger.exception("job %s failed", job_id)
         Job.objects.filter(pk=job.pk).update(

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from charset_normalizer import from_bytes
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fangkong.core import audit
 from fangkong.core.divisions_codes import DivisionCodeError, parse_division_code
 from fangkong.core.errors import DomainError, ErrorCode
-from fangkong.core.models import Division, User
+from fangkong.core.jobs import start_job
+from fangkong.core.models import Division, Job, User
 
 DIVISION_COLUMNS = ("code", "name")
 ROOT_LEVELS = ("province", "city")  # the tree may start at a city; every lower level needs its parent
@@ -143,3 +147,23 @@ def import_divisions(rows: Iterable[Mapping[str, Any]], *, by: User | None, prog
             changes={"created": [0, created], "updated": [0, updated]},
         )
     return DivisionImport(created=created, updated=updated, unchanged=unchanged)
+
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def start_division_import(upload: UploadedFile, *, by: User) -> Job:
+    """Keep the uploaded file and start the import job; the job's page shows its progress."""
+    if upload.size and upload.size > MAX_UPLOAD_BYTES:
+        raise DomainError(_("The file is larger than 200 MB."), field="file")
+    head = upload.read(4096)
+    upload.seek(0)
+    if b"\x00" in head:
+        raise DomainError(_("This is not a CSV text file."), field="file")
+    directory = Path(settings.MEDIA_ROOT) / "uploads"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"divisions-{uuid.uuid4().hex}.csv"
+    with path.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return start_job("core.import_divisions", params={"path": str(path), "name": upload.name or ""}, by=by)

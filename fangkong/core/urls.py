@@ -8,4 +8,5 @@ urlpatterns = [
     path("jobs/", views.job_list, name="job_list"),
     path("jobs/<uuid:job_id>/", views.job_detail, name="job_detail"),
     path("divisions/", views.divisions, name="divisions"),
+    path("divisions/upload/", views.divisions_upload, name="divisions_upload"),
 ]

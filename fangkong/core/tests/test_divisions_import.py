@@ -56,3 +56,44 @@ def test_cli_reports_row_errors(db, tmp_path):
     with pytest.raises(CommandError, match="row 3, code"):
         call_command("import_divisions", str(path))
     assert Division.objects.count() == 0
+
+
+def test_upload_page_runs_the_import_as_a_job_with_row_errors(
+    client, tree, make_user, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from fangkong.core.models import Job
+    from fangkong.core.roles import Role
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(make_user(Role.CITY_HQ, "city"))
+    good = "code,name\n410302002,新街道\n410302002001,新社区\n".encode("gbk")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/core/divisions/upload/", {"file": SimpleUploadedFile("d.csv", good)})
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/core/jobs/{job.pk}/"
+    assert (job.status, job.result) == ("succeeded", {"created": 2, "updated": 0, "unchanged": 0})
+    assert Division.objects.filter(code="410302002001", parent__code="410302002").exists()
+    page = client.get(f"/core/jobs/{job.pk}/").content.decode()
+    assert "created: 2" in page
+
+    bad = b"code,name\n410302003,x\n4103020030,y\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/core/divisions/upload/", {"file": SimpleUploadedFile("bad.csv", bad)})
+    failed = Job.objects.order_by("-created_at").first()
+    assert failed.status == "failed" and failed.result["errors"][0]["row"] == 3
+    assert not Division.objects.filter(code="410302003").exists()
+    assert "4103020030" in client.get(f"/core/jobs/{failed.pk}/").content.decode()
+
+
+def test_binary_junk_is_refused_before_a_job_starts(client, tree, make_user, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from fangkong.core.models import Job
+    from fangkong.core.roles import Role
+
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(make_user(Role.CITY_HQ, "city"))
+    response = client.post("/core/divisions/upload/", {"file": SimpleUploadedFile("x.csv", b"\x00\x01PK\x03")})
+    assert response.status_code == 400 and Job.objects.count() == 0
