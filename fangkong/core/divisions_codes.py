@@ -14,7 +14,6 @@ year, and the platform's own division table, not this module, says which ones ex
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal

@@ -145,7 +145,8 @@ def parse_date(value: object) -> date:
             return _build(year, month, day, value)
     match = _COMPACT.fullmatch(text)
     if match:
-        return _build(*match.groups(), value)
+        year, month, day = match.groups()
+        return _build(year, month, day, value)
     if _SERIAL_TEXT.fullmatch(text):
         return _from_serial(float(text), value)
     raise ParseError(ParseErrorCode.FORMAT, value)
