@@ -135,3 +135,15 @@ def browser_type_launch_args() -> dict[str, Any]:
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     """Users' browsers ask for Chinese; the English switch is tested explicitly."""
     return {**browser_context_args, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """PostgreSQL-only tests (locking, concurrency) run where the database is PostgreSQL, and only there."""
+    import dj_database_url
+
+    url = os.environ.get("DATABASE_URL", "")
+    on_postgres = bool(url) and dj_database_url.parse(url)["ENGINE"].endswith("postgresql")
+    skip = pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL=postgres://…)")
+    for item in items:
+        if "postgres_only" in item.keywords and not on_postgres:
+            item.add_marker(skip)

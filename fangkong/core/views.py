@@ -8,9 +8,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.i18n import set_language as django_set_language
 
 from fangkong.core import selectors, services
-from fangkong.core.forms import DivisionUploadForm
 from fangkong.core.access import AuthedRequest, public, requires
 from fangkong.core.errors import DomainError
+from fangkong.core.forms import DivisionUploadForm
 from fangkong.core.roles import Capability
 
 login = public(auth_views.LoginView.as_view(template_name="core/login.html", redirect_authenticated_user=True))

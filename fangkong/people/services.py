@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from pypinyin import lazy_pinyin
 
 from fangkong.core import audit
-from fangkong.core.errors import ConflictError, DomainError, ErrorCode, PermissionDeniedError
+from fangkong.core.errors import DomainError, ErrorCode, PermissionDeniedError
 from fangkong.core.masking import mask_id_number, mask_phone
 from fangkong.core.models import Division, User
 from fangkong.core.roles import Capability
@@ -76,6 +76,65 @@ def _require_division_in_scope(division: Division, user: User) -> None:
         )
 
 
+def _holder_of_document(valid: ValidPerson) -> Person | None:
+    if not valid.document_number:
+        return None
+    document = (
+        PersonDocument.objects.select_related("person")
+        .filter(kind=valid.document_kind, number=valid.document_number)
+        .first()
+    )
+    if document is None:
+        return None
+    person = document.person
+    while person.merged_into_id is not None:
+        person = Person.objects.get(pk=person.merged_into_id)
+    return person
+
+
+def _create_person(valid: ValidPerson) -> Person:
+    person = Person.objects.create(
+        name=valid.name,
+        pinyin=valid.pinyin or " ".join(lazy_pinyin(valid.name)),
+        sex=valid.sex,
+        birth_date=valid.birth_date,
+        phone=valid.phone,
+        phone_tail=valid.phone[-4:],
+        primary_document_kind=valid.document_kind,
+        primary_document_number=valid.document_number,
+        home_division=valid.division,
+        address=valid.address,
+    )
+    if valid.document_number:
+        PersonDocument.objects.create(person=person, kind=valid.document_kind, number=valid.document_number)
+    return person
+
+
+def _add_to_existing(
+    existing: Person, *, valid: ValidPerson, data: PersonInput, source: str, reference: str, by: User
+) -> Registration:
+    _add_source(existing, data=data, source=source, reference=reference, by=by)
+    filled = _fill_missing(existing, valid)
+    if filled:
+        audit.record(
+            "people.person.update",
+            by=by,
+            target=existing,
+            division_path=existing.home_division_id,
+            changes=filled,
+            reason=str(_("New details from source %(source)s") % {"source": source}),
+        )
+    else:
+        audit.record(
+            "people.person.source_added",
+            by=by,
+            target=existing,
+            division_path=existing.home_division_id,
+            changes={"source": [None, source]},
+        )
+    return Registration(person=existing, created=False)
+
+
 @transaction.atomic
 def register_person(
     data: PersonInput,
@@ -91,60 +150,20 @@ def register_person(
     if check_scope:
         _require_division_in_scope(valid.division, by)
 
-    existing = None
-    if valid.document_number:
-        document = (
-            PersonDocument.objects.select_related("person")
-            .filter(kind=valid.document_kind, number=valid.document_number)
-            .first()
-        )
-        if document is not None:
-            existing = document.person
-            while existing.merged_into_id is not None:
-                existing = Person.objects.get(pk=existing.merged_into_id)
-
-    if existing is not None:
-        _add_source(existing, data=data, source=source, reference=reference, by=by)
-        filled = _fill_missing(existing, valid)
-        if filled:
-            audit.record(
-                "people.person.update",
-                by=by,
-                target=existing,
-                division_path=existing.home_division_id,
-                changes=filled,
-                reason=str(_("New details from source %(source)s") % {"source": source}),
-            )
-        else:
-            audit.record(
-                "people.person.source_added",
-                by=by,
-                target=existing,
-                division_path=existing.home_division_id,
-                changes={"source": [None, source]},
-            )
-        return Registration(person=existing, created=False)
-
-    person = Person.objects.create(
-        name=valid.name,
-        pinyin=valid.pinyin or " ".join(lazy_pinyin(valid.name)),
-        sex=valid.sex,
-        birth_date=valid.birth_date,
-        phone=valid.phone,
-        phone_tail=valid.phone[-4:],
-        primary_document_kind=valid.document_kind,
-        primary_document_number=valid.document_number,
-        home_division=valid.division,
-        address=valid.address,
-    )
-    if valid.document_number:
+    existing = _holder_of_document(valid)
+    person = None
+    if existing is None:
         try:
-            with transaction.atomic():
-                PersonDocument.objects.create(person=person, kind=valid.document_kind, number=valid.document_number)
-        except IntegrityError as error:  # a concurrent registration of the same document won the race
-            raise ConflictError(
-                _("This document was registered at the same moment; retry."), field="document_number"
-            ) from error
+            with transaction.atomic():  # a savepoint: a concurrent registration of the same document may win
+                person = _create_person(valid)
+        except IntegrityError:
+            existing = _holder_of_document(valid)
+            if existing is None:
+                raise
+    if existing is not None:
+        return _add_to_existing(existing, valid=valid, data=data, source=source, reference=reference, by=by)
+    assert person is not None
+
     _add_source(person, data=data, source=source, reference=reference, by=by)
     audit.record(
         "people.person.create",
