@@ -19,7 +19,8 @@ from fangkong.core.text import to_half_width
 
 MASK = "*"
 # How many characters stay visible at each end, by the length of the document number.
-_ID_VISIBLE = ((15, 6, 4), (9, 2, 3), (5, 1, 2))  # (minimum length, head, tail); shorter: all masked
+# 6 + 4 hides the whole birth date of an 18-digit number; a 15-digit one keeps 6 + 3 for the same reason.
+_ID_VISIBLE = ((18, 6, 4), (15, 6, 3), (9, 2, 3), (5, 1, 2))  # (minimum length, head, tail); shorter: all masked
 # A digit boundary on both sides: a 19-digit serial or a longer number is not an ID number. Groups of
 # 6-8-4 or 3-4-4 with one space or hyphen between are caught as well.
 _FULL_ID = re.compile(r"(?<![0-9])([1-9][0-9]{5})[ -]?([0-9]{8})[ -]?([0-9]{3}[0-9Xx])(?![0-9])")
@@ -29,8 +30,9 @@ _FULL_MOBILE = re.compile(r"(?<![0-9])(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4}
 def mask_id_number(value: str | None) -> str:
     """'410302199001011234' → '410302********1234'; shorter documents keep fewer characters.
 
-    18/15-character numbers keep 6 + 4, passports and permits (9–14) keep 2 + 3, short ones (5–8) 1 + 2,
-    anything shorter is fully masked, so at least half of every number is always hidden.
+    18 characters or more keep 6 + 4, 15–17 keep 6 + 3 (the birth date of a resident ID number stays hidden),
+    passports and permits of 9–14 keep 2 + 3, short ones (5–8) 1 + 2, anything shorter is fully masked: at least
+    40 % of every number is always hidden.
     """
     if not value:
         return ""
