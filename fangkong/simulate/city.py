@@ -171,7 +171,7 @@ class City:
         return identity.unique_mobiles(self.n_people, self._streams("phones"))
 
     @functools.cached_property
-    def id_numbers(self) -> pa.Array:
+    def id_numbers(self) -> _arrow.ArrowArray:
         a = self.arrays
         region = np.array([int(c) for c in self.county_codes], dtype=np.int64)[a.county]
         births = self.birth_dates
@@ -183,7 +183,7 @@ class City:
         return identity.resident_ids(region, yyyymmdd, sequence)
 
     @functools.cached_property
-    def person_names(self) -> pa.Array:
+    def person_names(self) -> _arrow.ArrowArray:
         rng = self._streams("names")
         a = self.arrays
         n = self.n_people
@@ -215,7 +215,7 @@ class City:
     _shares_surname: BoolArray
 
     @functools.cached_property
-    def addresses(self) -> pa.Array:
+    def addresses(self) -> _arrow.ArrowArray:
         a = self.arrays
         rng = self._streams("addresses")
         county_names = [c.name for c in self.prefecture.counties]
@@ -359,7 +359,7 @@ class City:
     def venues(self) -> pa.Table:
         a = self.arrays
         rng = self._streams("venue_names")
-        count = a.venue_category.shape[0]
+        count = int(a.venue_category.shape[0])
         community_names = [c.name.removesuffix("社区").removesuffix("村") for c in self.communities]
         brand = [
             "好运来",
@@ -393,7 +393,7 @@ class City:
                 "name": _arrow.join(
                     _arrow.take_strings(brand + community_names, prefix_index),
                     _arrow.take_strings(suffix, a.venue_category),
-                    pa.compute.if_else(pa.array(use_brand), _arrow.join("(", number, "店)"), ""),
+                    pa.compute.if_else(pa.array(use_brand, pa.bool_()), _arrow.join("(", number, "店)"), ""),
                 ),
                 "category": _arrow.take_strings(list(places.VENUE_CATEGORIES), a.venue_category),
                 "community_code": _arrow.take_strings(self.community_codes, a.venue_community),
@@ -446,13 +446,13 @@ class City:
             written[name] = path
         for level in ("county", "street", "community"):
             path = out / f"boundaries_{level}.geojson"
-            path.write_text(json.dumps(self.geojson(level), ensure_ascii=False), encoding="utf-8")  # type: ignore[arg-type]
+            path.write_text(json.dumps(self.geojson(level), ensure_ascii=False), encoding="utf-8")
             written[f"boundaries_{level}"] = path
         return written
 
 
 def _group_starts(sorted_values: IntArray) -> IntArray:
-    return np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    return np.asarray(np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]]), dtype=np.int64)
 
 
 def _group_starts_values(sorted_values: IntArray) -> IntArray:
@@ -465,7 +465,7 @@ def _largest_remainder(total: int, weights: FloatArray) -> IntArray:
     short = total - int(base.sum())
     if short > 0:
         base[np.argsort(-(exact - base), kind="stable")[:short]] += 1
-    return base
+    return np.asarray(base, dtype=np.int64)
 
 
 def build_city(config: CityConfig) -> City:
@@ -596,11 +596,11 @@ def build_city(config: CityConfig) -> City:
     n_buildings = int(household_building[-1]) + 1
     first_household = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     building_community = household_community[first_household]
-    spread = np.where(community_urban[building_community], 0.004, 0.006)
-    building_lon = community_lon[building_community] + rng.normal(0, 1, n_buildings) * spread / np.cos(
+    building_spread = np.where(community_urban[building_community], 0.004, 0.006)
+    building_lon = community_lon[building_community] + rng.normal(0, 1, n_buildings) * building_spread / np.cos(
         np.radians(community_lat[building_community])
     )
-    building_lat = community_lat[building_community] + rng.normal(0, 1, n_buildings) * spread
+    building_lat = community_lat[building_community] + rng.normal(0, 1, n_buildings) * building_spread
     person_building = household_building[households.person_household]
 
     # ---- occupations, schools, workplaces ----
@@ -662,7 +662,7 @@ def build_city(config: CityConfig) -> City:
         outside = workers & ~np.isin(person_county, urban_core_idx) & (rng.random(n) < config.commuter_share)
         work_county[outside] = np.array(urban_core_idx)[rng.integers(0, len(urban_core_idx), int(outside.sum()))]
     worker_index = np.flatnonzero(workers)
-    shuffle_key = work_county[worker_index] * 2.0 + rng.random(worker_index.shape[0])
+    shuffle_key = work_county[worker_index] * 2.0 + rng.random(int(worker_index.shape[0]))
     worker_index = worker_index[np.argsort(shuffle_key, kind="stable")]
     sizes_drawn = np.clip(np.rint(rng.lognormal(np.log(10.0), 1.1, worker_index.shape[0] // 2 + 8)), 2, 3000)
     bounds = np.cumsum(sizes_drawn.astype(np.int64))
@@ -734,7 +734,7 @@ def build_city(config: CityConfig) -> City:
             )
         venue_category_list.append(np.full(chosen.shape[0], k, dtype=np.int64))
         venue_community_list.append(chosen.astype(np.int64))
-        venue_capacity_list.append(rng.integers(kind.capacity[0], kind.capacity[1] + 1, chosen.shape[0]))
+        venue_capacity_list.append(rng.integers(kind.capacity[0], kind.capacity[1] + 1, int(chosen.shape[0])))
     venue_category = np.concatenate(venue_category_list)
     venue_community = np.concatenate(venue_community_list)
     n_venues = venue_category.shape[0]
@@ -790,6 +790,6 @@ def _pick_communities(
             candidates = np.arange(community_group.shape[0])
         w = weights[candidates]
         cumulative = np.cumsum(w / w.sum())
-        pick = np.minimum(np.searchsorted(cumulative, rng.random(items.shape[0])), candidates.shape[0] - 1)
+        pick = np.minimum(np.searchsorted(cumulative, rng.random(int(items.shape[0]))), candidates.shape[0] - 1)
         result[items] = candidates[pick]
     return result

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -63,7 +64,7 @@ def _blocked_by_day(outbreak: OutbreakResult | None, n: int, days: int) -> Calla
         return lambda day: empty
     start = np.datetime64(outbreak.config.start_date, "D")
 
-    def days_of(column: pa.ChunkedArray) -> IntArray:
+    def days_of(column: pa.ChunkedArray[Any]) -> IntArray:
         values = column.to_numpy(zero_copy_only=False).astype("datetime64[D]")
         return np.asarray((values - start).astype(np.int64), dtype=np.int64)
 
@@ -148,7 +149,7 @@ def write_pings(
         keep = ~blocked[person]
         person, venue, slot, minutes = person[keep], venue[keep], slot[keep], minutes[keep]
         visit_rng = stream(seed, f"visit_start:{day}")
-        visit_start = slot * places.SLOT_MINUTES + visit_rng.integers(0, places.SLOT_MINUTES, person.shape[0])
+        visit_start = slot * places.SLOT_MINUTES + visit_rng.integers(0, places.SLOT_MINUTES, int(person.shape[0]))
         order = np.argsort(person, kind="stable")
         person, venue, visit_start, minutes = person[order], venue[order], visit_start[order], minutes[order]
         midnight_utc = (np.datetime64(date, "D").astype("datetime64[us]") - UTC_OFFSET).astype(np.int64)
@@ -196,7 +197,7 @@ def write_pings(
                 table,
                 path,
                 compression="zstd",
-                use_dictionary=["cell"],
+                use_dictionary=cast(Any, ["cell"]),
                 column_encoding={"phone": "DELTA_BINARY_PACKED", "ts": "DELTA_BINARY_PACKED"},
                 row_group_size=1 << 22,
             )
@@ -229,7 +230,7 @@ def checkins(
         keep = ~blocked_on(day)[person]
         person, venue, slot, minutes = person[keep], venue[keep], slot[keep], minutes[keep]
         visit_rng = stream(seed, f"visit_start:{day}")
-        start_minute = slot * places.SLOT_MINUTES + visit_rng.integers(0, places.SLOT_MINUTES, person.shape[0])
+        start_minute = slot * places.SLOT_MINUTES + visit_rng.integers(0, places.SLOT_MINUTES, int(person.shape[0]))
         utc = np.datetime64(date, "D").astype("datetime64[us]") - UTC_OFFSET + start_minute.astype("timedelta64[m]")
         parts.append(
             pa.table(
@@ -269,15 +270,15 @@ def police_arrivals(
     truth = outbreak.arrivals
     person = np.asarray(truth["person_id"].to_numpy(), dtype=np.int64)
     arrival = truth["arrival_time"]
-    seen = rng.random(person.shape[0]) < coverage
+    seen = rng.random(int(person.shape[0])) < coverage
     person = person[seen]
     times = np.asarray(arrival.to_numpy(zero_copy_only=False)[seen], dtype="datetime64[us]")
     people = city.people
-    names = people["name"].take(pa.array(person)).to_pylist()
-    ids = people["id_number"].take(pa.array(person)).to_pylist()
+    names = people["name"].take(pa.array(person, pa.int64())).to_pylist()
+    ids: list[str] = [str(x) for x in people["id_number"].take(pa.array(person, pa.int64())).to_pylist()]
     phones = [str(p) for p in city.phones[person]]
     sources = ["railway", "highway_checkpoint", "telecom", "civil_aviation"]
-    source = [sources[i] for i in rng.choice(4, person.shape[0], p=[0.45, 0.3, 0.2, 0.05])]
+    source = [sources[i] for i in rng.choice(4, int(person.shape[0]), p=[0.45, 0.3, 0.2, 0.05]).tolist()]
     person_ids: list[int | None] = person.tolist()
     # Visitors: non-residents from the origin, with valid IDs of their own region.
     visitors = int(person.shape[0] * visitor_share)
@@ -295,7 +296,7 @@ def police_arrivals(
         male = rng.random(visitors) < 0.5
         sequence = identity.sequence_numbers(region, birth, male, rng)
         visitor_ids = identity.resident_ids(region, years * 10_000 + months * 100 + day_of_month, sequence)
-        ids += visitor_ids.to_pylist()
+        ids += [str(x) for x in visitor_ids.to_pylist()]
         surnames = ["王", "李", "张", "刘", "马", "杨", "赵"]
         given = ["建国", "秀兰", "志强", "海燕", "文博", "丽娟", "明"]
         names += [
@@ -328,8 +329,8 @@ def police_arrivals(
             dirty_ids.append(number)
     stale = rng.random(count) < stale_phone_share
     stale_numbers = identity.unique_mobiles(int(stale.sum()), rng)
-    for j, i in enumerate(np.flatnonzero(stale)):
-        phones[i] = str(stale_numbers[j])
+    for j, k in enumerate(np.flatnonzero(stale).tolist()):
+        phones[k] = str(stale_numbers[j])
     records = pa.table(
         {
             "name": pa.array(names, pa.string()),
@@ -344,8 +345,8 @@ def police_arrivals(
     )
     # Duplicates: the same trip seen again by another source, minutes to hours later.
     dup = np.flatnonzero(rng.random(count) < duplicate_share)
-    copies = records.take(pa.array(dup))
-    shift = rng.integers(5, 240, dup.shape[0]).astype("timedelta64[m]").astype("timedelta64[us]")
+    copies = records.take(pa.array(dup, pa.int64()))
+    shift = rng.integers(5, 240, int(dup.shape[0])).astype("timedelta64[m]").astype("timedelta64[us]")
     shifted = np.asarray(copies["arrival_time"].to_numpy(zero_copy_only=False), dtype="datetime64[us]") + shift
     copies = copies.set_column(
         copies.schema.get_field_index("arrival_time"), "arrival_time", pa.array(shifted, pa.timestamp("us", tz="UTC"))
@@ -353,11 +354,11 @@ def police_arrivals(
     copies = copies.set_column(
         copies.schema.get_field_index("source"),
         "source",
-        pa.array([sources[i] for i in rng.integers(0, 4, dup.shape[0])], pa.string()),
+        pa.array([sources[i] for i in rng.integers(0, 4, int(dup.shape[0]))], pa.string()),
     )
     combined = pa.concat_tables([records, copies])
     order = rng.permutation(combined.num_rows)
-    combined = combined.take(pa.array(order))
+    combined = combined.take(pa.array(order, pa.int64()))
     record_id = pa.array(np.arange(combined.num_rows), pa.int64())
     delivered = combined.drop_columns(["person_id"]).add_column(0, "record_id", record_id)
     truth_table = pa.table({"record_id": record_id, "person_id": combined["person_id"]})
@@ -369,14 +370,14 @@ def self_reports(city: City, outbreak: OutbreakResult, *, share: float = 0.6, ty
     rng = stream(outbreak.config.seed, "self_reports")
     truth = outbreak.arrivals
     person = np.asarray(truth["person_id"].to_numpy(), dtype=np.int64)
-    reports = rng.random(person.shape[0]) < share
+    reports = rng.random(int(person.shape[0])) < share
     person = person[reports]
     arrival = np.asarray(truth["arrival_time"].to_numpy(zero_copy_only=False)[reports], dtype="datetime64[us]")
     local_date = (arrival + UTC_OFFSET).astype("datetime64[D]")
-    off_by_one = rng.random(person.shape[0]) < 0.1  # reported the next day's date
+    off_by_one = rng.random(int(person.shape[0])) < 0.1  # reported the next day's date
     local_date = local_date + off_by_one.astype("timedelta64[D]")
-    ids = city.people["id_number"].take(pa.array(person)).to_pylist()
-    u = rng.random(person.shape[0])
+    ids: list[str] = [str(x) for x in city.people["id_number"].take(pa.array(person, pa.int64())).to_pylist()]
+    u = rng.random(int(person.shape[0]))
     for i in np.flatnonzero(u < typo_share):
         number = ids[i]
         pos = int(rng.integers(6, 17))
@@ -384,10 +385,10 @@ def self_reports(city: City, outbreak: OutbreakResult, *, share: float = 0.6, ty
     return pa.table(
         {
             "report_id": pa.array(np.arange(person.shape[0]), pa.int64()),
-            "name": city.people["name"].take(pa.array(person)),
+            "name": city.people["name"].take(pa.array(person, pa.int64())),
             "id_number": pa.array(ids, pa.string()),
             "phone": pc.cast(pa.array(city.phones[person], pa.int64()), pa.string()),
-            "community_code": city.people["community_code"].take(pa.array(person)),
+            "community_code": city.people["community_code"].take(pa.array(person, pa.int64())),
             "origin_name": pa.array([ORIGIN_NAMES.get(outbreak.config.arrival_origin, "外地")] * person.shape[0]),
             "arrival_date": pa.array(local_date, pa.date32()),
             "truth_person_id": pa.array(person, pa.int64()),  # validation only: not in a real self-report

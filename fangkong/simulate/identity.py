@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
 from fangkong.simulate import _arrow
 
@@ -107,7 +106,7 @@ def resident_ids(
     region: npt.NDArray[np.int64],
     birth_yyyymmdd: npt.NDArray[np.int64],
     sequence: npt.NDArray[np.int64],
-) -> pa.Array:
+) -> _arrow.ArrowArray:
     """18-character ID numbers as an Arrow string array."""
     first17 = (region * 100_000_000 + birth_yyyymmdd) * 1000 + sequence
     check = check_characters(first17)

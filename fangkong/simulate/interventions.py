@@ -171,7 +171,8 @@ def _load_edition(edition_id: str) -> object:
     except ImportError as error:  # pragma: no cover - depends on the platform checkout
         raise LookupError("fangkong.core.editions is not available; pass parameters explicitly") from error
     loader = getattr(editions, "load_edition")  # noqa: B009 - optional module, checked at run time
-    return loader(edition_id)  # type: ignore[no-any-return]
+    edition: object = loader(edition_id)
+    return edition
 
 
 def _find(obj: object, name: str) -> Any:

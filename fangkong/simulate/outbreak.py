@@ -22,10 +22,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fangkong.simulate import _arrow, delta, places
@@ -108,7 +110,7 @@ class OutbreakResult:
         tree = self.infection_tree
         day = np.asarray(tree["day"].to_numpy(zero_copy_only=False))
         infectee = np.asarray(tree["infectee"].to_numpy(zero_copy_only=False))
-        infector = np.asarray(tree["infector"].fill_null(-1).to_numpy(zero_copy_only=False))
+        infector = np.asarray(cast(Any, pc).fill_null(tree["infector"], -1).to_numpy(zero_copy_only=False))
         early = infectee[day < day.min() + first_days]
         if early.shape[0] == 0:
             return 0.0
@@ -118,7 +120,7 @@ class OutbreakResult:
         tree = self.infection_tree
         day = np.asarray(tree["day"].to_numpy(zero_copy_only=False))
         infectee = np.asarray(tree["infectee"].to_numpy(zero_copy_only=False))
-        infector = np.asarray(tree["infector"].fill_null(-1).to_numpy(zero_copy_only=False))
+        infector = np.asarray(cast(Any, pc).fill_null(tree["infector"], -1).to_numpy(zero_copy_only=False))
         infection_day = np.full(self.n_people, -1, dtype=np.int64)
         infection_day[infectee] = day
         has = (infector >= 0) & (day < day.min() + first_days)
@@ -136,7 +138,7 @@ class _Groups:
         self.start = np.cumsum(self.size) - self.size
 
     def draw(self, groups: IntArray, rng: np.random.Generator) -> IntArray:
-        offsets = (rng.random(groups.shape[0]) * self.size[groups]).astype(np.int64)
+        offsets = (rng.random(int(groups.shape[0])) * self.size[groups]).astype(np.int64)
         return np.asarray(self.members[self.start[groups] + offsets], dtype=np.int64)
 
     def all_members(self, groups: IntArray) -> tuple[IntArray, IntArray]:
@@ -211,17 +213,19 @@ class _Venues:
         m = rng.binomial(self.pool_sizes, p) * self.has_venues
         category = _expand(m)
         size = self.pool_sizes[category]
-        person = self.pool[self.pool_offsets[category] + (rng.random(category.shape[0]) * size).astype(np.int64)]
+        person = self.pool[self.pool_offsets[category] + (rng.random(int(category.shape[0])) * size).astype(np.int64)]
         county = self.person_county[person]
         total = self.ticket_count[category, county]
-        scaled = rng.random(category.shape[0]) * total
+        scaled = rng.random(int(category.shape[0])) * total
         whole = scaled.astype(np.int64)
         venue = self.tickets[self.ticket_start[category, county] + whole]
         # One uniform gives the ticket (integer part) and the slot (fractional part).
         slot = self.first_slot[category] + ((scaled - whole) * self.n_slots[category]).astype(np.int64)
         if with_minutes:
             low = self.minutes_low[category]
-            minutes = low + (rng.random(category.shape[0]) * (self.minutes_high[category] - low + 1)).astype(np.int64)
+            minutes = low + (rng.random(int(category.shape[0])) * (self.minutes_high[category] - low + 1)).astype(
+                np.int64
+            )
         else:
             minutes = np.zeros(category.shape[0], dtype=np.int64)
         return person.astype(np.int64), venue.astype(np.int64), slot, minutes
@@ -311,6 +315,7 @@ class _Model:
         self.checkins: list[tuple[int, IntArray, IntArray, IntArray, IntArray]] = []
         self.arrival_rows: list[tuple[IntArray, int, BoolArray, BoolArray, BoolArray]] = []
         self.first_report_day: int | None = None
+        self._adults: IntArray = np.zeros(0, dtype=np.int64)
         self.infectious_today = np.zeros(n, dtype=np.float32)
 
     # ------------------------------------------------------------------------------------------------------
@@ -373,7 +378,7 @@ class _Model:
         infected = np.zeros(person.shape[0], dtype=bool)
         infected[: min(infected_here, person.shape[0])] = True
         # Infected 0-3 days before arrival, while in the high-risk area.
-        days_before = rng.integers(0, 4, person.shape[0])
+        days_before = rng.integers(0, 4, int(person.shape[0]))
         via_checkpoint = np.zeros(person.shape[0], dtype=bool)
         turned_back = np.zeros(person.shape[0], dtype=bool)
         checkpoints = self.iv.checkpoints
@@ -386,11 +391,13 @@ class _Model:
                 infected_days_ago=days_before[infected],
             )
         if checkpoints is not None:
-            via_checkpoint = rng.random(person.shape[0]) < checkpoints.compliance
+            via_checkpoint = rng.random(int(person.shape[0])) < checkpoints.compliance
             # The certificate's test was taken up to certificate_hours before arrival.
-            test_day = day - np.floor(rng.random(person.shape[0]) * checkpoints.certificate_hours / 24).astype(np.int64)
+            test_day = day - np.floor(rng.random(int(person.shape[0])) * checkpoints.certificate_hours / 24).astype(
+                np.int64
+            )
             detectable = self._detectable(person, test_day)
-            turned_back = via_checkpoint & detectable & (rng.random(person.shape[0]) < self.p.pcr_sensitivity)
+            turned_back = via_checkpoint & detectable & (rng.random(int(person.shape[0])) < self.p.pcr_sensitivity)
             if turned_back.any():
                 self._queue_report(person[turned_back], np.full(int(turned_back.sum()), day, np.int64), day, CHECKPOINT)
             placed = via_checkpoint & ~turned_back
@@ -415,7 +422,7 @@ class _Model:
         venue = venue[first] if venue is not None else np.full(targets.shape[0], -1, dtype=np.int64)
         fresh = self.infected_day[targets] < 0
         targets, infectors, venue = targets[fresh], infectors[fresh], venue[fresh]
-        m = targets.shape[0]
+        m = int(targets.shape[0])
         if m == 0:
             return
         rng = self.rng("progression")
@@ -501,7 +508,7 @@ class _Model:
         b = beta[idx] if isinstance(beta, np.ndarray) else beta
         hazard = b * self.p.beta * weight[source_index[idx]] * self.susceptibility[t]
         rng = self.rng(SETTINGS[setting])
-        hit = rng.random(idx.shape[0]) < -np.expm1(-hazard)
+        hit = rng.random(int(idx.shape[0])) < -np.expm1(-hazard)
         if hit.any():
             self._infect(
                 t[hit], sources[source_index[idx[hit]]], day, setting, venue=None if venue is None else venue[idx[hit]]
@@ -567,7 +574,7 @@ class _Model:
         t = targets[idx]
         o = owner[idx]
         p_target = -np.expm1(-beta * self.p.beta * weight[o] * self.susceptibility[t])
-        hit = rng.random(idx.shape[0]) * q[o] < p_target
+        hit = rng.random(int(idx.shape[0])) * q[o] < p_target
         if hit.any():
             self._infect(t[hit], sources[o[hit]], day, setting, venue=None if venue is None else venue[idx[hit]])
 
@@ -599,7 +606,7 @@ class _Model:
     def _work(self, day: int, sources: IntArray, weight: FloatArray, weekend: bool) -> None:
         if weekend:
             rng = self.rng("weekend_work")
-            keep = rng.random(sources.shape[0]) < 0.25
+            keep = rng.random(int(sources.shape[0])) < 0.25
             sources, weight = sources[keep], weight[keep]
         self._group_layer(
             day,
@@ -621,7 +628,7 @@ class _Model:
         q = -np.expm1(-p.beta_community * p.beta * weight)
         m = rng.poisson(p.contacts_community * q)  # thinned Poisson contacts (see _group_layer)
         owner = _expand(m)
-        outside = rng.random(owner.shape[0]) < p.community_share_outside
+        outside = rng.random(int(owner.shape[0])) < p.community_share_outside
         targets = np.empty(owner.shape[0], dtype=np.int64)
         targets[~outside] = self.community_groups.draw(self.a.community[sources[owner[~outside]]], rng)
         targets[outside] = self.county_groups.draw(self.a.county[sources[owner[outside]]], rng)
@@ -644,7 +651,7 @@ class _Model:
                     keep &= category != k
                 elif name in rules.capacity_caps:
                     rng = self.rng("venue_caps")
-                    keep &= (category != k) | (rng.random(person.shape[0]) < rules.capacity_caps[name])
+                    keep &= (category != k) | (rng.random(int(person.shape[0])) < rules.capacity_caps[name])
             person, venue, slot, minutes = person[keep], venue[keep], slot[keep], minutes[keep]
         if tracing is not None or record:
             keep = self._out_of_home(person, day)
@@ -689,7 +696,7 @@ class _Model:
         )
         rng = self.rng("venue")
         hazard = self.p.beta * force * self.susceptibility[ex_person]
-        hit = rng.random(exposed.shape[0]) < -np.expm1(-hazard)
+        hit = rng.random(int(exposed.shape[0])) < -np.expm1(-hazard)
         if not hit.any():
             return
         # Attribute each infection to a carrier present in the same slot.
@@ -697,7 +704,7 @@ class _Model:
         carrier_group_sorted = group[carrier_sorted]
         lo = np.searchsorted(carrier_group_sorted, group[exposed[hit]], side="left")
         hi = np.searchsorted(carrier_group_sorted, group[exposed[hit]], side="right")
-        pick = lo + (rng.random(lo.shape[0]) * (hi - lo)).astype(np.int64)
+        pick = lo + (rng.random(int(lo.shape[0])) * (hi - lo)).astype(np.int64)
         infectors = person[carrier_sorted[pick]]
         self._infect(ex_person[hit], infectors, day, VENUE, venue=venue[exposed[hit]])
 
@@ -734,10 +741,10 @@ class _Model:
                 & (self.quarantine_until[self.active] <= day)
             ]
             visit_p = np.asarray(fever.daily_visit_probability)[np.maximum(self.severity[candidates], 1) - 1]
-            visitors = candidates[rng.random(candidates.shape[0]) < visit_p]
+            visitors = candidates[rng.random(int(candidates.shape[0])) < visit_p]
             self.series["fever_clinic_tests"][day] += visitors.shape[0]
             positive = visitors[
-                self._detectable(visitors, day) & (rng.random(visitors.shape[0]) < self.p.pcr_sensitivity)
+                self._detectable(visitors, day) & (rng.random(int(visitors.shape[0])) < self.p.pcr_sensitivity)
             ]
             self._queue_report(positive, np.full(positive.shape[0], day, np.int64), day + fever.turnaround_days, FEVER)
         if self.placements:
@@ -761,7 +768,7 @@ class _Model:
             return
         people = np.concatenate(testers)
         self.series["quarantine_tests"][day] += people.shape[0]
-        positive = people[self._detectable(people, day) & (rng.random(people.shape[0]) < self.p.pcr_sensitivity)]
+        positive = people[self._detectable(people, day) & (rng.random(int(people.shape[0])) < self.p.pcr_sensitivity)]
         self._queue_report(positive, np.full(positive.shape[0], day, np.int64), day, QUARANTINE_TEST)
 
     def _mass_testing(self, day: int, rng: np.random.Generator) -> None:
@@ -778,7 +785,7 @@ class _Model:
         hi = self.n * (within + 1) // mt.days_per_round
         people = np.arange(lo, hi, dtype=np.int64)
         sampled = people[
-            (rng.random(people.shape[0]) < mt.coverage)
+            (rng.random(int(people.shape[0])) < mt.coverage)
             & (self.quarantine_until[people] <= day)
             & ~self.reported[people]
             & (self.isolated_day[people] > day)
@@ -788,7 +795,7 @@ class _Model:
         sensitivity = self.p.pcr_sensitivity * (1.0 - mt.pool_sensitivity_loss_per_10 * mt.pool_size / 10.0)
         infected_rows = np.flatnonzero(self.infected_day[sampled] >= 0)
         carriers = sampled[infected_rows]
-        hit_rows = infected_rows[self._detectable(carriers, day) & (rng.random(carriers.shape[0]) < sensitivity)]
+        hit_rows = infected_rows[self._detectable(carriers, day) & (rng.random(int(carriers.shape[0])) < sensitivity)]
         positive_pools = np.unique(pools[hit_rows])
         tubes = int(pools[-1]) + 1 if m else 0
         retests = int(np.isin(pools, positive_pools).sum())
@@ -875,14 +882,14 @@ class _Model:
         members = a.household_start[household][owner] + (
             np.arange(owner.shape[0]) - np.repeat(np.cumsum(size) - size, size)
         )
-        keep = rng.random(owner.shape[0]) < tracing.household_probability
+        keep = rng.random(int(owner.shape[0])) < tracing.household_probability
         found.append(members[keep])
         owners.append(owner[keep])
         # Classmates (the whole class) of student cases.
         students = np.flatnonzero(a.school_class[cases] >= 0)
         if students.shape[0]:
             own, mates = self.class_groups.all_members(a.school_class[cases[students]])
-            keep = rng.random(mates.shape[0]) < tracing.school_probability
+            keep = rng.random(int(mates.shape[0])) < tracing.school_probability
             found.append(mates[keep])
             owners.append(students[own[keep]])
         # Coworkers listed by the employer.
@@ -892,7 +899,7 @@ class _Model:
             k = np.minimum(self.work_groups.size[g], tracing.coworkers_listed)
             own = _expand(k)
             mates = self.work_groups.draw(g[own], rng)
-            keep = rng.random(mates.shape[0]) < tracing.work_probability
+            keep = rng.random(int(mates.shape[0])) < tracing.work_probability
             found.append(mates[keep])
             owners.append(workers[own[keep]])
         # Co-visitors of enclosed venues in the same slot during the look-back window (venue-code check-ins).
@@ -915,7 +922,7 @@ class _Model:
             case_groups, first = np.unique(group[rows], return_index=True)
             pos = np.minimum(np.searchsorted(case_groups, group), case_groups.shape[0] - 1)
             co = np.flatnonzero(case_groups[pos] == group)
-            keep = rng.random(co.shape[0]) < tracing.venue_probability
+            keep = rng.random(int(co.shape[0])) < tracing.venue_probability
             found.append(person[co[keep]])
             owners.append(mine[rows[first[pos[co[keep]]]]])
         # People the case infected in casual settings that the investigation still finds.
@@ -926,7 +933,7 @@ class _Model:
             rows = np.flatnonzero(
                 (case_index[np.maximum(infectors, 0)] >= 0) & (infectors >= 0) & (settings == COMMUNITY)
             )
-            keep = rng.random(rows.shape[0]) < tracing.community_probability
+            keep = rng.random(int(rows.shape[0])) < tracing.community_probability
             found.append(infectees[rows[keep]])
             owners.append(case_index[infectors[rows[keep]]])
         contacts = np.concatenate(found) if found else np.zeros(0, np.int64)
@@ -979,7 +986,7 @@ class _Model:
         return OutbreakResult(config, self.n, daily, case_tables, investigations, tree, quarantine, arrivals, checkins)
 
 
-def _dates(start: np.datetime64, days: IntArray, missing: IntArray | None = None) -> pa.Array:
+def _dates(start: np.datetime64, days: IntArray, missing: BoolArray | None = None) -> _arrow.ArrowArray:
     values = start + days.astype("timedelta64[D]")
     return pa.array(values, pa.date32(), mask=missing)
 
@@ -1104,7 +1111,7 @@ def _arrivals_table(model: _Model, start: np.datetime64) -> pa.Table:
         person = day = np.zeros(0, dtype=np.int64)
         infected = checkpoint = turned = np.zeros(0, dtype=bool)
     rng = stream(model.config.seed, "arrival_times")
-    minute = rng.integers(6 * 60, 23 * 60, person.shape[0])
+    minute = rng.integers(6 * 60, 23 * 60, int(person.shape[0]))
     stamp = (start + day.astype("timedelta64[D]")).astype("datetime64[us]") + (minute - 8 * 60).astype("timedelta64[m]")
     return pa.table(
         {
@@ -1135,7 +1142,7 @@ def _checkins_table(model: _Model, start: np.datetime64) -> pa.Table:
     slot = np.concatenate([r[3] for r in rows])
     minutes = np.concatenate([r[4] for r in rows])
     rng = stream(model.config.seed, "checkin_minutes")
-    minute_of_day = slot * places.SLOT_MINUTES + rng.integers(0, places.SLOT_MINUTES, person.shape[0])
+    minute_of_day = slot * places.SLOT_MINUTES + rng.integers(0, places.SLOT_MINUTES, int(person.shape[0]))
     local = (start + day.astype("timedelta64[D]")).astype("datetime64[us]") + minute_of_day.astype("timedelta64[m]")
     utc = local - np.timedelta64(8, "h")
     order = np.lexsort((person, utc))

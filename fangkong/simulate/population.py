@@ -98,7 +98,7 @@ def make_households(people: int, rng: np.random.Generator) -> Households:
         template_roles[t, : len(roles)] = roles
     template_sizes = np.array([len(r) for r, _ in _TEMPLATES])
     template = np.empty(n_households, dtype=np.int64)
-    u = rng.random(n_households)
+    u: npt.NDArray[np.float64] = np.asarray(rng.random(n_households))
     for size in range(1, 8):
         candidates = np.flatnonzero(template_sizes == size)
         weights = np.array([_TEMPLATES[c][1] for c in candidates])
