@@ -46,7 +46,7 @@ def test_grid_cell_formula() -> None:
 
 
 def test_venue_infections_show_in_checkins(city: City, outbreak: OutbreakResult) -> None:
-    tree = outbreak.infection_tree.filter(pc.equal(outbreak.infection_tree["setting"], "venue"))
+    tree = outbreak.infection_tree.filter(pc.field("setting") == "venue")
     if tree.num_rows == 0:
         pytest.skip("no venue infection in this small run")
     visits = ds.checkins(city, days=25, outbreak=None, seed=outbreak.config.seed, start_date=outbreak.config.start_date)
