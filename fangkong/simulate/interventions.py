@@ -1,15 +1,20 @@
 """Policy levers of the outbreak model.
 
 Durations, test days, pool sizes and the certificate window are the policy edition's; ``Interventions``
-holds them as plain values so runs are reproducible, and ``Interventions.from_edition`` fills them from
-``fangkong.core.editions`` when that package is present.
+holds them as plain values so runs are reproducible, and ``Interventions.from_edition`` fills them from the
+platform's versioned editions (``fangkong.core.editions``, no Django), so the simulator and the platform
+apply the same rules. The dataclass defaults equal ed8 with the 4-day Delta look-back.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fangkong.core.editions import PolicyEdition
 
 
 @dataclass(frozen=True)
@@ -114,85 +119,59 @@ class Interventions:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_edition(cls, edition_id: str = "ed8", **levers: Any) -> Interventions:
-        """Levers with their durations, test days and pool sizes taken from a policy edition.
+    def from_edition(
+        cls,
+        edition: str | PolicyEdition = "ed8",
+        *,
+        fever_clinics: bool = True,
+        tracing: bool = True,
+        mass_testing: bool = False,
+        checkpoints: bool = False,
+        vaccination: bool = False,
+        venues: VenueRules | None = None,
+        lookback_days: int | None = None,
+    ) -> Interventions:
+        """Levers with durations, test days, pool size, turnaround, certificate window and room reserve taken
+        from a policy edition (``fangkong.core.editions``); the booleans say which levers are on.
 
-        ``levers`` names the levers to switch on (``tracing=True, mass_testing=True, ...``). Values the
-        edition does not carry keep their defaults here.
+        ``lookback_days`` overrides the edition's close-contact look-back (ed8 says 2; many cities used 4 for
+        Delta in 2021 — pass a local override edition or this argument).
         """
-        edition = _load_edition(edition_id)
-        tracing = Tracing(
-            **_pick(
-                edition,
-                Tracing,
-                {
-                    "close_quarantine_days": ("close_contact_centralized_days", "close_contact_quarantine_days"),
-                    "close_test_days": ("close_contact_test_days",),
-                    "secondary_quarantine_days": ("secondary_contact_quarantine_days", "secondary_contact_days"),
-                    "secondary_test_days": ("secondary_contact_test_days",),
-                    "lookback_days": ("close_contact_lookback_days", "lookback_days"),
-                },
-            )
+        from fangkong.core.editions import PolicyEdition as _Edition
+        from fangkong.core.editions import load_edition
+
+        rules: _Edition = load_edition(edition) if isinstance(edition, str) else edition
+        close = rules.close_contact
+        secondary = rules.secondary_contact
+        testing = rules.testing
+        tracing_lever = Tracing(
+            lookback_days=lookback_days if lookback_days is not None else close.lookback_days,
+            close_quarantine_days=close.centralized_days,
+            close_test_days=tuple(close.centralized_test_days),
+            secondary=secondary.identified,
+            secondary_quarantine_days=secondary.quarantine_days if secondary.identified else 0,
+            secondary_test_days=tuple(secondary.test_days) if secondary.identified else (),
+            secondary_centralized=secondary.setting == "centralized",
+            rooms_per_10k=float(rules.quarantine_sites.rooms_per_10k_residents),
         )
-        testing = MassTesting(
-            **_pick(
-                edition,
-                MassTesting,
-                {
-                    "pool_size": ("default_pool_size", "pool_size"),
-                    "turnaround_days": ("pooled_turnaround_days",),
-                },
-            )
+        round_hours = testing.city_round_hours_under_5m
+        testing_lever = MassTesting(
+            pool_size=testing.default_pool_size,
+            turnaround_days=math.ceil(testing.pooled_turnaround_hours / 24),
+            days_per_round=max(1, math.ceil(round_hours / 24)),
         )
-        checkpoints = Checkpoints(
-            **_pick(
-                edition,
-                Checkpoints,
-                {
-                    "certificate_hours": ("certificate_hours", "test_certificate_hours"),
-                    "quarantine_days": ("high_risk_arrival_centralized_days", "arrival_quarantine_days"),
-                },
-            )
+        arrivals = rules.risk_area_arrivals
+        checkpoint_lever = Checkpoints(
+            certificate_hours=rules.certificate.valid_hours,
+            quarantine_days=arrivals.high_risk_days if arrivals.high_risk_setting == "centralized" else 0,
         )
+        fever = FeverClinics(turnaround_days=math.ceil(testing.fever_clinic_turnaround_hours / 24) - 1)
         return cls(
-            fever_clinics=FeverClinics() if levers.get("fever_clinics", True) else None,
-            tracing=tracing if levers.get("tracing", True) else None,
-            mass_testing=testing if levers.get("mass_testing", False) else None,
-            venues=levers.get("venues"),
-            checkpoints=checkpoints if levers.get("checkpoints", False) else None,
-            vaccination=Vaccination() if levers.get("vaccination", False) else None,
-            edition=edition_id,
+            fever_clinics=fever if fever_clinics else None,
+            tracing=tracing_lever if tracing else None,
+            mass_testing=testing_lever if mass_testing else None,
+            venues=venues,
+            checkpoints=checkpoint_lever if checkpoints else None,
+            vaccination=Vaccination() if vaccination else None,
+            edition=rules.id,
         )
-
-
-def _load_edition(edition_id: str) -> object:
-    try:
-        from fangkong.core import editions  # no Django inside (layering contract)
-    except ImportError as error:  # pragma: no cover - depends on the platform checkout
-        raise LookupError("fangkong.core.editions is not available; pass parameters explicitly") from error
-    loader = getattr(editions, "load_edition")  # noqa: B009 - optional module, checked at run time
-    edition: object = loader(edition_id)
-    return edition
-
-
-def _find(obj: object, name: str) -> Any:
-    """Look a field up on the edition or any of its nested dataclasses (one level deep)."""
-    if hasattr(obj, name):
-        return getattr(obj, name)
-    if dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            child = getattr(obj, f.name)
-            if dataclasses.is_dataclass(child) and hasattr(child, name):
-                return getattr(child, name)
-    return None
-
-
-def _pick(edition: object, target: type, names: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for ours, theirs in names.items():
-        for name in theirs:
-            value = _find(edition, name)
-            if value is not None:
-                values[ours] = tuple(value) if isinstance(value, list) else value
-                break
-    return values

@@ -96,3 +96,22 @@ def test_results_have_the_documented_columns(town: City) -> None:
     reports = result.cases.to_pydict()
     for sample, report in zip(reports["sample_date"], reports["report_date"], strict=True):
         assert sample <= report
+
+
+def test_interventions_follow_the_policy_edition(town: City) -> None:
+    editions = pytest.importorskip("fangkong.core.editions")
+    ed8 = Interventions.from_edition("ed8", mass_testing=True, checkpoints=True)
+    assert ed8.tracing is not None
+    assert ed8.mass_testing is not None
+    assert ed8.checkpoints is not None
+    rules = editions.load_edition("ed8")
+    assert ed8.tracing.close_quarantine_days == rules.close_contact.centralized_days == 14
+    assert ed8.tracing.close_test_days == (1, 4, 7, 14)
+    assert ed8.mass_testing.pool_size == rules.testing.default_pool_size
+    assert ed8.checkpoints.certificate_hours == 48
+    ed9 = Interventions.from_edition("ed9")
+    assert ed9.tracing is not None
+    assert ed9.tracing.close_quarantine_days == 7
+    assert not ed9.tracing.secondary_centralized
+    result = run_outbreak(town, OutbreakConfig(days=20, seed=1, interventions=ed9))
+    assert result.daily.num_rows == 20
