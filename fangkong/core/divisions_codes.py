@@ -89,14 +89,15 @@ def code_from_path(path: str) -> str:
 def parse_division_code(raw: object) -> DivisionCode:
     """Parse a 6-, 9- or 12-digit code (padded or not) into its level, path and parent."""
     text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else compact(raw)
+    shown = "" if raw is None else str(raw)
     if not (text.isascii() and text.isdigit() and len(text) in (6, 9, 12)):
-        raise DivisionCodeError(DivisionCodeErrorCode.FORMAT, str(raw))
+        raise DivisionCodeError(DivisionCodeErrorCode.FORMAT, shown)
     code = _shorten(text)
     province, prefecture, county = code[:2], code[2:4], code[4:6]
     if province not in PROVINCES:
-        raise DivisionCodeError(DivisionCodeErrorCode.PROVINCE, str(raw))
+        raise DivisionCodeError(DivisionCodeErrorCode.PROVINCE, shown)
     if prefecture == "00" and (county != "00" or len(code) > 6):
-        raise DivisionCodeError(DivisionCodeErrorCode.MISSING_LEVEL, str(raw))
+        raise DivisionCodeError(DivisionCodeErrorCode.MISSING_LEVEL, shown)
     if len(code) == 6:
         if prefecture == "00":
             return DivisionCode(code, "province", province, None, None, False)
@@ -104,9 +105,9 @@ def parse_division_code(raw: object) -> DivisionCode:
             return DivisionCode(code, "city", code[:4], province + "0000", province, False)
         return DivisionCode(code, "county", code, code[:4] + "00", code[:4], False)
     if county == "00":
-        raise DivisionCodeError(DivisionCodeErrorCode.MISSING_LEVEL, str(raw))
+        raise DivisionCodeError(DivisionCodeErrorCode.MISSING_LEVEL, shown)
     if len(code) == 9:
         return DivisionCode(code, "street", code, code[:6], code[:6], False)
     if code[6:9] == "000":
-        raise DivisionCodeError(DivisionCodeErrorCode.MISSING_LEVEL, str(raw))
+        raise DivisionCodeError(DivisionCodeErrorCode.MISSING_LEVEL, shown)
     return DivisionCode(code, "community", code, code[:9], code[:9], int(code[9:]) in VILLAGE_NUMBERS)

@@ -128,13 +128,13 @@ class CertificateRules:
 
 @dataclass(frozen=True)
 class ZoneLiftingRules:
-    high_days_without_case: int
+    high_case_free_days: int
     high_steps_down_to: str  # "medium" | "low"
-    negative_round_on_day: int  # 0 = no fixed day
+    negative_round_day: int  # 0 = no fixed day
     negative_round_within_days: int  # 0 = no such window
-    last_contact_days_past_exposure: int  # 0 = not required
-    stepped_down_days_to_low: int  # after high → medium, days until → low; 0 = no intermediate step
-    medium_days_without_case: int  # 0 = no medium level
+    last_contact_past_exposure_days: int  # 0 = not required
+    stepped_down_to_low_days: int  # after high → medium, days until → low; 0 = no intermediate step
+    medium_case_free_days: int  # 0 = no medium level
 
 
 @dataclass(frozen=True)
@@ -170,8 +170,8 @@ class TestingRules:
     single_turnaround_hours: int
     fever_clinic_turnaround_hours: int
     inpatient_turnaround_hours: int
-    city_round_hours_under_5m: int
-    city_round_hours_over_5m: int
+    city_round_under_5m_hours: int
+    city_round_over_5m_hours: int
     follow_up_round_interval_days: tuple[int, ...]
     people_per_sampling_point_min: int
     people_per_sampling_point_max: int
@@ -267,7 +267,7 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
     if dataclasses.is_dataclass(kind) and isinstance(kind, type):
         if not isinstance(value, Mapping):
             raise EditionError(EditionErrorCode.WRONG_TYPE, f"{where} must be a table")
-        return _build(kind, value, where)
+        return _build(kind, value, where + ".")
     if typing.get_origin(kind) is tuple:
         item_kind = typing.get_args(kind)[0]
         if not isinstance(value, list | tuple):
@@ -372,12 +372,19 @@ def available_editions() -> tuple[str, ...]:
     return tuple(_FILES)
 
 
-@cache
 def load_edition(edition_id: str) -> PolicyEdition:
-    """The national edition `edition_id` ('ed8', 'ed9', 'ed9+20'; 'ed9_20' is accepted for the last)."""
+    """The national edition `edition_id` ('ed8', 'ed9', 'ed9+20'; 'ed9_20' is accepted for the last).
+
+    Loaded once per process and shared: editions are frozen.
+    """
     key = edition_id.strip().replace("_", "+")
     if key not in _FILES:
         raise EditionError(EditionErrorCode.UNKNOWN_EDITION, edition_id)
+    return _load(key)
+
+
+@cache
+def _load(key: str) -> PolicyEdition:
     text = resources.files(__package__).joinpath(_FILES[key]).read_text(encoding="utf-8")
     edition = _from_table(tomllib.loads(text))
     if edition.id != key:
