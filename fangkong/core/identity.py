@@ -208,7 +208,7 @@ _DOCUMENT_PATTERNS: dict[DocumentKind, re.Pattern[str]] = {
 
 
 def _validate_foreign_2017(number: str, raw: str, today: date | None) -> None:
-    """2017 format: 9, issuing province (2), nationality (3), birth date (8), sequence (2), check character."""
+    """2017 format: 9, issuing province (2), nationality (3), birth date (8), sequence (3), check character."""
     _birth_date(number[6:14], raw, today)
     if number[17] != check_character(number[:17]):
         raise IdentityError(IdentityErrorCode.CHECK_CHARACTER, raw)

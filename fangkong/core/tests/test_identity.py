@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -59,6 +61,19 @@ def test_check_character_by_hand() -> None:
 def test_check_character_needs_17_digits(bad: str) -> None:
     with pytest.raises(ValueError, match="17 digits"):
         check_character(bad)
+
+
+def iso7064_mod_11_2(first17: str) -> str:
+    """ISO 7064 MOD 11-2 written the standard's other way: weights 2^(i-1) mod 11 from the right, check value
+    (12 - sum mod 11) mod 11, 10 written X — independent of the module's weight table and lookup string."""
+    total = sum(int(digit) * pow(2, 17 - index, 11) for index, digit in enumerate(first17))
+    value = (12 - total % 11) % 11
+    return "X" if value == 10 else str(value)
+
+
+@given(st.from_regex(r"[0-9]{17}", fullmatch=True))
+def test_check_character_agrees_with_the_iso_7064_definition(first17: str) -> None:
+    assert check_character(first17) == iso7064_mod_11_2(first17)
 
 
 @given(valid_ids)
@@ -384,3 +399,16 @@ def test_hmt_and_foreign_checks_catch_every_substitution_too(number: str, positi
     corrupted = permit[:position] + replacement + permit[position + 1 :]
     with pytest.raises(IdentityError):
         validate_document(DocumentKind.HMT_RESIDENCE_PERMIT, corrupted, today=TODAY)
+
+
+def test_the_pure_rule_modules_import_no_django() -> None:
+    """The simulator imports these modules without Django; importing them must not pull Django in."""
+    modules = ["identity", "phones", "masking", "text", "divisions_codes", "editions"]
+    script = (
+        "import sys\n"
+        + "".join(f"import fangkong.core.{name}\n" for name in modules)
+        + "loaded = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
+        + "assert not loaded, loaded\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
