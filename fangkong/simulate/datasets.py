@@ -121,7 +121,7 @@ def write_pings(
     if outbreak is not None:
         start_date = outbreak.config.start_date
         seed = outbreak.config.seed
-    venues = _Venues(city)
+    day_visits = _visits_source(city, outbreak, seed, start_date, days)
     blocked_on = _blocked_by_day(outbreak, n, days)
     home_cell = city_grid_cell(city, a.lon, a.lat, cell_metres)
     schools = city.schools
@@ -145,11 +145,7 @@ def write_pings(
         date = start_date + dt.timedelta(days=day)
         weekend = date.weekday() >= 5
         blocked = blocked_on(day)
-        person, venue, slot, minutes = venues.visits(seed, day, weekend, with_minutes=True)
-        keep = ~blocked[person]
-        person, venue, slot, minutes = person[keep], venue[keep], slot[keep], minutes[keep]
-        visit_rng = stream(seed, f"visit_start:{day}")
-        visit_start = slot * places.SLOT_MINUTES + visit_rng.integers(0, places.SLOT_MINUTES, int(person.shape[0]))
+        person, venue, visit_start, minutes = day_visits(day)
         order = np.argsort(person, kind="stable")
         person, venue, visit_start, minutes = person[order], venue[order], visit_start[order], minutes[order]
         midnight_utc = (np.datetime64(date, "D").astype("datetime64[us]") - UTC_OFFSET).astype(np.int64)
@@ -210,6 +206,42 @@ def write_pings(
     return PingStats(rows, files, size, time.perf_counter() - began, out)
 
 
+def _visits_source(
+    city: City, outbreak: OutbreakResult | None, seed: int, start_date: dt.date, days: int
+) -> Callable[[int], tuple[IntArray, IntArray, IntArray, IntArray]]:
+    """Per day: (person, venue, start minute, minutes) of every visit.
+
+    From the outbreak's recorded check-ins when it kept them (closures, caps and quarantine applied exactly);
+    otherwise regenerated from the same per-day stream, without the people in quarantine or hospital.
+    """
+    recorded = outbreak.checkins if outbreak is not None else None
+    if recorded is not None and outbreak is not None:
+        local = np.asarray(recorded["checkin_time"].to_numpy(zero_copy_only=False), dtype="datetime64[us]")
+        local = local + UTC_OFFSET
+        day_of = (local.astype("datetime64[D]") - np.datetime64(outbreak.config.start_date, "D")).astype(np.int64)
+        minute = ((local - local.astype("datetime64[D]")).astype("timedelta64[m]")).astype(np.int64)
+        person_all = np.asarray(recorded["person_id"].to_numpy(), dtype=np.int64)
+        venue_all = np.asarray(recorded["venue_id"].to_numpy(), dtype=np.int64)
+        minutes_all = np.asarray(recorded["minutes"].to_numpy(), dtype=np.int64)
+
+        def from_record(day: int) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+            rows = np.flatnonzero(day_of == day)
+            return person_all[rows], venue_all[rows], minute[rows], minutes_all[rows]
+
+        return from_record
+    venues = _Venues(city)
+    blocked_on = _blocked_by_day(outbreak, city.n_people, days)
+
+    def regenerate(day: int) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        date = start_date + dt.timedelta(days=day)
+        person, venue, slot, minutes = venues.visits(seed, day, date.weekday() >= 5, with_minutes=True)
+        keep = ~blocked_on(day)[person]
+        person, venue, slot, minutes = person[keep], venue[keep], slot[keep], minutes[keep]
+        return person, venue, places.visit_start_minute(person, venue, slot, day), minutes
+
+    return regenerate
+
+
 def checkins(
     city: City,
     *,
@@ -221,16 +253,11 @@ def checkins(
     """Venue-code check-ins (场所码): person, phone, venue, check-in time (UTC), minutes stayed."""
     if outbreak is not None:
         start_date, seed = outbreak.config.start_date, outbreak.config.seed
-    venues = _Venues(city)
-    blocked_on = _blocked_by_day(outbreak, city.n_people, days)
+    source = _visits_source(city, outbreak, seed, start_date, days)
     parts: list[pa.Table] = []
     for day in range(days):
         date = start_date + dt.timedelta(days=day)
-        person, venue, slot, minutes = venues.visits(seed, day, date.weekday() >= 5, with_minutes=True)
-        keep = ~blocked_on(day)[person]
-        person, venue, slot, minutes = person[keep], venue[keep], slot[keep], minutes[keep]
-        visit_rng = stream(seed, f"visit_start:{day}")
-        start_minute = slot * places.SLOT_MINUTES + visit_rng.integers(0, places.SLOT_MINUTES, int(person.shape[0]))
+        person, venue, start_minute, minutes = source(day)
         utc = np.datetime64(date, "D").astype("datetime64[us]") - UTC_OFFSET + start_minute.astype("timedelta64[m]")
         parts.append(
             pa.table(

@@ -154,7 +154,7 @@ class Interventions:
             secondary_centralized=secondary.setting == "centralized",
             rooms_per_10k=float(rules.quarantine_sites.rooms_per_10k_residents),
         )
-        round_hours = testing.city_round_hours_under_5m
+        round_hours = testing.city_round_under_5m_hours
         testing_lever = MassTesting(
             pool_size=testing.default_pool_size,
             turnaround_days=math.ceil(testing.pooled_turnaround_hours / 24),

@@ -1131,6 +1131,7 @@ def _checkins_table(model: _Model, start: np.datetime64) -> pa.Table:
         return pa.table(
             {
                 "person_id": pa.array([], pa.int64()),
+                "phone": pa.array([], pa.int64()),
                 "venue_id": pa.array([], pa.int64()),
                 "checkin_time": pa.array([], pa.timestamp("us", tz="UTC")),
                 "minutes": pa.array([], pa.int32()),
@@ -1139,16 +1140,15 @@ def _checkins_table(model: _Model, start: np.datetime64) -> pa.Table:
     person = np.concatenate([r[1] for r in rows])
     venue = np.concatenate([r[2] for r in rows])
     day = np.concatenate([np.full(r[1].shape[0], r[0]) for r in rows]).astype(np.int64)
-    slot = np.concatenate([r[3] for r in rows])
+    minute_of_day = np.concatenate([places.visit_start_minute(r[1], r[2], r[3], r[0]) for r in rows])
     minutes = np.concatenate([r[4] for r in rows])
-    rng = stream(model.config.seed, "checkin_minutes")
-    minute_of_day = slot * places.SLOT_MINUTES + rng.integers(0, places.SLOT_MINUTES, int(person.shape[0]))
     local = (start + day.astype("timedelta64[D]")).astype("datetime64[us]") + minute_of_day.astype("timedelta64[m]")
     utc = local - np.timedelta64(8, "h")
     order = np.lexsort((person, utc))
     return pa.table(
         {
             "person_id": _arrow.ints(person[order]),
+            "phone": pa.array(model.city.phones[person[order]], pa.int64()),
             "venue_id": _arrow.ints(venue[order]),
             "checkin_time": pa.array(utc[order], pa.timestamp("us", tz="UTC")),
             "minutes": pa.array(minutes[order].astype(np.int32), pa.int32()),

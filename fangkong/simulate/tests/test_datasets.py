@@ -68,3 +68,11 @@ def test_police_arrivals_are_dirty_but_traceable(city: City, outbreak: OutbreakR
     reports = ds.self_reports(city, outbreak)
     overlap = set(reports["truth_person_id"].to_pylist()) & set(resident)
     assert 0 < len(overlap) < len(set(resident))
+
+
+def test_recorded_and_regenerated_checkins_agree(city: City) -> None:
+    config = OutbreakConfig(days=6, seed=9, record_checkins=True)
+    result = run_outbreak(city, config)
+    assert result.checkins is not None
+    regenerated = ds.checkins(city, days=6, seed=9, start_date=config.start_date)
+    assert regenerated.equals(result.checkins.sort_by([("checkin_time", "ascending"), ("person_id", "ascending")]))
