@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -92,6 +93,18 @@ class PingStats:
     directory: Path
 
 
+def _write_ping_file(table: pa.Table, path: Path) -> int:
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        use_dictionary=cast(Any, ["cell"]),
+        column_encoding={"phone": "DELTA_BINARY_PACKED", "ts": "DELTA_BINARY_PACKED"},
+        row_group_size=1 << 22,
+    )
+    return path.stat().st_size
+
+
 def write_pings(
     city: City,
     directory: str | Path,
@@ -104,6 +117,7 @@ def write_pings(
     outbreak: OutbreakResult | None = None,
     min_phone_age: int = 10,
     people_per_chunk: int = 250_000,
+    writers: int = 2,
     progress: Callable[[int, int], None] | None = None,
 ) -> PingStats:
     """Write carrier location pings: ``<directory>/date=YYYY-MM-DD/part-NNNNN.parquet``.
@@ -141,6 +155,8 @@ def write_pings(
     steps = days * math.ceil(n / people_per_chunk)
     step = 0
     schema = pa.schema([("phone", pa.int64()), ("cell", pa.int64()), ("ts", pa.timestamp("us", tz="UTC"))])
+    pool = ThreadPoolExecutor(max_workers=writers)
+    pending: list[Future[int]] = []
     for day in range(days):
         date = start_date + dt.timedelta(days=day)
         weekend = date.weekday() >= 5
@@ -189,20 +205,19 @@ def write_pings(
                 schema=schema,
             )
             path = day_dir / f"part-{chunk_index:05d}.parquet"
-            pq.write_table(
-                table,
-                path,
-                compression="zstd",
-                use_dictionary=cast(Any, ["cell"]),
-                column_encoding={"phone": "DELTA_BINARY_PACKED", "ts": "DELTA_BINARY_PACKED"},
-                row_group_size=1 << 22,
-            )
+            # Encoding dominates, and pyarrow releases the GIL while writing: overlap writing with the next
+            # chunk's generation on a small pool, holding at most ``writers`` chunks in memory.
+            while len(pending) >= writers:
+                size += pending.pop(0).result()
+            pending.append(pool.submit(_write_ping_file, table, path))
             rows += table.num_rows
             files += 1
-            size += path.stat().st_size
             step += 1
             if progress is not None:
                 progress(step, steps)
+    for future in pending:
+        size += future.result()
+    pool.shutdown()
     return PingStats(rows, files, size, time.perf_counter() - began, out)
 
 
