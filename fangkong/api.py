@@ -47,9 +47,7 @@ def validation_error(request: HttpRequest, error: ValidationError) -> HttpRespon
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
-    return api.create_response(
-        request, {"code": "unauthenticated", "message": "Authentication required."}, status=401
-    )
+    return api.create_response(request, {"code": "unauthenticated", "message": "Authentication required."}, status=401)
 
 
 @api.exception_handler(HttpError)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from fangkong.core.masking import find_unmasked
 from openpyxl import load_workbook
 
+from fangkong.core.masking import find_unmasked
 from fangkong.core.roles import Role
 from tests.test_permission_matrix import app_endpoints, url_for
 
@@ -27,7 +27,8 @@ def everyone(tree, register):
 
 def test_every_get_page_and_api_answer_is_masked(client, make_user, everyone):
     client.force_login(make_user(Role.CITY_HQ, "city"))
-    values = {"person_id": everyone[0].pk, "candidate_id": 0, "job_id": "00000000-0000-0000-0000-000000000000"}
+    nothing = "00000000-0000-0000-0000-000000000000"
+    values = {"person_id": everyone[0].pk, "candidate_id": 0, "job_id": nothing, "plan_id": nothing}
     scanned = 0
     for endpoint in app_endpoints():
         if "GET" not in endpoint.methods or "openapi" in endpoint.name:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from fangkong.command.planning import PLAN_JOB
 from fangkong.core.access import PUBLIC
 from fangkong.core.models import AuditEntry, Job
 from fangkong.core.roles import Capability, Role, capabilities_of
@@ -101,6 +102,10 @@ def world(tree, register, make_user):
             Job.objects.create(kind="test", division=tree["a"]).pk,
             Job.objects.create(kind="test", division=tree["b"]).pk,
         ),
+        "plan_id": (
+            Job.objects.create(kind=PLAN_JOB, division=tree["a"], params=PLAN_PARAMS).pk,
+            Job.objects.create(kind=PLAN_JOB, division=tree["b"], params=PLAN_PARAMS).pk,
+        ),
     }
     return objects
 
@@ -112,6 +117,7 @@ def url_for(endpoint: Endpoint, values: dict[str, Any]) -> str:
     return "/" + route.replace("^", "").replace("$", "")
 
 
+PLAN_PARAMS = {"scenarios": ["detection_only"], "seeds": 1, "people": 10_000, "days": 14}
 PAYLOAD = {
     "reason": "permission matrix",
     "field": "document",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
 
+from fangkong.command.models import SimulationRun
 from fangkong.core.models import Division, DivisionLevel, Organization, OrganizationKind, User
 from fangkong.core.roles import Role
-from fangkong.core.services import import_divisions
+from fangkong.core.services import import_divisions, set_division_boundaries
 from fangkong.people.services import bulk_load_people
 
 DEMO_PASSWORD = "fangkong-demo"  # noqa: S105 - printed on purpose: demo accounts on a local demo database
@@ -30,6 +33,12 @@ def load_city(city: Any, *, reference: str) -> dict[str, int]:
         [{"code": d["code"], "name": d["name"], "lon": d.get("lon"), "lat": d.get("lat")} for d in divisions],
         by=None,
     )
+    boundaries = {
+        feature["properties"]["code"]: feature["geometry"]
+        for level in ("county", "street", "community")
+        for feature in city.geojson(level)["features"]
+    }
+    set_division_boundaries(boundaries, by=None)
     columns = ["name", "sex", "birth_date", "id_number", "phone", "community_code", "address"]
     people = city.people.select(columns).to_pylist()
     rows = [
@@ -132,3 +141,64 @@ def create_demo_accounts() -> list[DemoAccount]:
         admin.set_password(DEMO_PASSWORD)
         admin.save()
     return accounts
+
+
+def record_outbreak(result: Any, *, data_dir: Path) -> SimulationRun:
+    """Keep a simulated outbreak's daily series for the dashboard (its Parquet data sets stay in data_dir)."""
+    city = Division.objects.filter(level=DivisionLevel.CITY).order_by("path").first()
+    if city is None:
+        raise RuntimeError("load the city first")
+    daily = [
+        {key: (value.isoformat() if isinstance(value, date) else value) for key, value in row.items()}
+        for row in result.daily.to_pylist()
+    ]
+    config = result.config
+    return SimulationRun.objects.create(
+        division=city,
+        seed=config.seed,
+        people=result.n_people,
+        days=config.days,
+        start_date=config.start_date,
+        data_dir=str(data_dir),
+        daily=daily,
+        summary={
+            "attack_rate": round(result.attack_rate, 5),
+            "cases": result.cases.num_rows,
+            "infections": result.infection_tree.num_rows,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class SimulationLoad:
+    divisions_created: int
+    people_created: int
+    run: SimulationRun
+
+
+def simulate_and_load(
+    *, people: int, days: int, seed: int, scenario: str, out_dir: Path, load: bool, progress: Any = None
+) -> SimulationLoad | None:
+    """Build a city, run the outbreak under a named scenario, write every data set as Parquet, and (with
+    `load`) fill the platform: divisions with boundaries, the person registry, and the outbreak's series."""
+    from fangkong.simulate import CityConfig, build_city
+    from fangkong.simulate.outbreak import OutbreakConfig, run_outbreak
+    from fangkong.simulate.scenarios import NAMED_SCENARIOS
+
+    city = build_city(CityConfig(people=people, seed=seed))
+    result = run_outbreak(
+        city,
+        OutbreakConfig(days=days, seed=seed, interventions=NAMED_SCENARIOS[scenario].interventions),
+        progress,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    city.write_parquet(out_dir)
+    result.write_parquet(out_dir)
+    if not load:
+        return None
+    with transaction.atomic():
+        counts = load_city(city, reference=f"seed={seed},people={people}")
+        run = record_outbreak(result, data_dir=out_dir)
+    return SimulationLoad(
+        divisions_created=counts["divisions_created"], people_created=counts["people_created"], run=run
+    )

@@ -40,6 +40,7 @@ class Division(models.Model):
     lon = models.FloatField(_("longitude"), null=True, blank=True)
     lat = models.FloatField(_("latitude"), null=True, blank=True)
     population = models.PositiveIntegerField(_("registered population"), null=True, blank=True)
+    boundary = models.JSONField(_("boundary (GeoJSON geometry)"), null=True, blank=True)
 
     class Meta:
         ordering = ["path"]

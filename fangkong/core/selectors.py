@@ -44,3 +44,18 @@ def divisions_in_scope(user: User, *, level: str = "", parent: str = "") -> Quer
     if parent:
         divisions = divisions.filter(parent__path=parent)
     return divisions
+
+
+def child_boundaries(user: User) -> dict[str, object]:
+    """The user's jurisdiction split into its children, as a GeoJSON FeatureCollection for a map."""
+    root = user.division
+    if root is None:
+        return {"type": "FeatureCollection", "features": []}
+    children = scoped(Division.objects.filter(parent=root, boundary__isnull=False), user).order_by("path")
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": d.name, "code": d.code, "path": d.path}, "geometry": d.boundary}
+            for d in children
+        ],
+    }

@@ -167,3 +167,23 @@ def start_division_import(upload: UploadedFile, *, by: User) -> Job:
         for chunk in upload.chunks():
             handle.write(chunk)
     return start_job("core.import_divisions", params={"path": str(path), "name": upload.name or ""}, by=by)
+
+
+@transaction.atomic
+def set_division_boundaries(boundaries: Mapping[str, dict[str, Any]], *, by: User | None) -> int:
+    """Store GeoJSON geometries by division code (for the dashboard maps). Unknown codes are an error."""
+    divisions = {d.code: d for d in Division.objects.filter(code__in=list(boundaries))}
+    unknown = sorted(set(boundaries) - set(divisions))
+    if unknown:
+        raise DomainError(_("Unknown division codes: %(codes)s") % {"codes": ", ".join(unknown[:10])}, field="code")
+    for code, geometry in boundaries.items():
+        divisions[code].boundary = geometry
+    Division.objects.bulk_update(divisions.values(), ["boundary"], batch_size=500)
+    audit.record(
+        "core.divisions.boundaries",
+        by=by,
+        target_type="core.division",
+        target_id="*",
+        changes={"boundaries": [0, len(divisions)]},
+    )
+    return len(divisions)

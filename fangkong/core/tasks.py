@@ -21,7 +21,8 @@ def import_divisions_job(context: JobContext) -> dict[str, Any]:
     """Load an uploaded division CSV. All-or-nothing and keyed on codes, so a re-run after a crash is safe."""
     from fangkong.core.models import User
 
-    by = User.objects.filter(pk=context.job.created_by_id).first()
+    creator_id = context.job.created_by_id
+    by = User.objects.filter(pk=creator_id).first() if creator_id is not None else None
     rows = read_table(Path(context.job.params["path"]))
     context.progress(0, len(rows), "checking rows")
     result = import_divisions(rows, by=by, progress=lambda done, total: context.progress(done, total))

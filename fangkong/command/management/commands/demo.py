@@ -3,11 +3,13 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from fangkong.command.loader import DEMO_PASSWORD, create_demo_accounts, load_city
+from fangkong.command.loader import DEMO_PASSWORD, create_demo_accounts, simulate_and_load
 from fangkong.core.models import Division
 
 
@@ -15,20 +17,31 @@ class Command(BaseCommand):
     help = "Load the demo city and serve the platform on http://127.0.0.1:8000"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--people", type=int, default=20000)
+        parser.add_argument("--people", type=int, default=100_000)
+        parser.add_argument("--days", type=int, default=60)
         parser.add_argument("--seed", type=int, default=2021)
         parser.add_argument("--addrport", default="127.0.0.1:8000")
         parser.add_argument("--no-serve", action="store_true", help="load and print the logins, then exit")
 
-    def handle(self, *args: object, people: int, seed: int, addrport: str, no_serve: bool, **options: object) -> None:
+    def handle(
+        self, *args: object, people: int, days: int, seed: int, addrport: str, no_serve: bool, **options: object
+    ) -> None:
         if not Division.objects.exists():
-            from fangkong.simulate import CityConfig, build_city
-
             started = time.monotonic()
-            self.stdout.write(f"building a simulated city of {people} people (seed {seed}) …")
-            city = build_city(CityConfig(people=people, seed=seed))
-            counts = load_city(city, reference=f"seed={seed},people={people}")
-            self.stdout.write(f"loaded {counts} in {time.monotonic() - started:.1f} s")
+            self.stdout.write(f"simulating a city of {people} people and a {days}-day Delta outbreak (seed {seed}) …")
+            loaded = simulate_and_load(
+                people=people,
+                days=days,
+                seed=seed,
+                scenario="full_ed8",
+                out_dir=Path(settings.VAR_DIR) / "simulations" / f"seed{seed}-{people}",
+                load=True,
+            )
+            assert loaded is not None
+            self.stdout.write(
+                f"loaded {loaded.people_created} people, {loaded.divisions_created} divisions and the outbreak "
+                f"({loaded.run.summary}) in {time.monotonic() - started:.1f} s"
+            )
         accounts = create_demo_accounts()
         self.stdout.write("")
         self.stdout.write(f"Fangkong demo — http://{addrport}/  (password for every account: {DEMO_PASSWORD})")
