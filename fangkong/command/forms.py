@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.command.planning import PlanRequest
+from fangkong.core.models import Division, User
+from fangkong.core.selectors import divisions_in_scope
 
 
 def scenario_choices() -> list[tuple[str, str]]:
@@ -28,3 +32,14 @@ class PlanForm(forms.Form):
         return PlanRequest(
             scenarios=list(data["scenarios"]), seeds=data["seeds"], people=data["people"], days=data["days"]
         )
+
+
+class CampaignForm(forms.Form):
+    division = forms.ModelChoiceField(
+        label=_("To everyone registered in"), queryset=Division.objects.none(), to_field_name="path"
+    )
+    text = forms.CharField(label=_("Message"), max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["division"].queryset = divisions_in_scope(user).order_by("path")  # type: ignore[attr-defined]

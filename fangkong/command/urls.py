@@ -6,5 +6,6 @@ app_name = "command"
 urlpatterns = [
     path("map.geojson", views.map_geojson, name="map_geojson"),
     path("plan/", views.plan, name="plan"),
+    path("campaign/", views.campaign, name="campaign"),
     path("plan/<uuid:plan_id>/", views.plan_detail, name="plan_detail"),
 ]

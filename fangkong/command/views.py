@@ -5,7 +5,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from fangkong.command.forms import PlanForm
+from fangkong.command.campaigns import start_campaign
+from fangkong.command.forms import CampaignForm, PlanForm
 from fangkong.command.planning import start_plan
 from fangkong.command.selectors import access_plan, dashboard_figures, dashboard_map, plans_for
 from fangkong.core.access import AuthedRequest, requires
@@ -49,3 +50,19 @@ def plan_detail(request: AuthedRequest, plan_id: str) -> HttpResponse:
     job = access_plan(request.user, str(plan_id))
     template = "command/_plan_result.html" if request.htmx else "command/plan_detail.html"
     return render(request, template, {"job": job})
+
+
+@requires(Capability.MESSAGES_SEND)
+@require_http_methods(["GET", "POST"])
+def campaign(request: AuthedRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = start_campaign(
+                division_path=form.cleaned_data["division"].path, text=form.cleaned_data["text"], by=request.user
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+        else:
+            return redirect("core:job_detail", job_id=job.pk)
+    return render(request, "command/campaign.html", {"form": form}, status=400 if form.errors else 200)

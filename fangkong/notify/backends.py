@@ -22,13 +22,13 @@ class DeliveryError(Exception):
 
 
 class SmsBackend(Protocol):
-    def send(self, phone: str, text: str) -> None: ...
+    def send(self, phone: str, text: str, *, message_id: int) -> None: ...
 
 
 class ConsoleSmsBackend:
     """Development: prints the message with the number masked."""
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, text: str, *, message_id: int) -> None:
         sys.stdout.write(f"[SMS to {mask_phone(phone)}] {text}\n")
         sys.stdout.flush()
 
@@ -39,15 +39,17 @@ class FileSmsBackend:
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path or settings.SMS_FILE_PATH)
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, text: str, *, message_id: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"at": timezone.now().isoformat(), "phone": phone, "text": text}, ensure_ascii=False)
+        line = json.dumps(
+            {"at": timezone.now().isoformat(), "id": message_id, "phone": phone, "text": text}, ensure_ascii=False
+        )
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
 
 class HttpGatewaySmsBackend:
-    """An SMS gateway reached over HTTP: POSTs the body template (`$phone`, `$text`, JSON-escaped) to the
+    """An SMS gateway reached over HTTP: POSTs the body template (`$phone`, `$text` JSON-escaped, `$id`) to the
     configured URL with an optional bearer token; any non-2xx answer is a delivery failure."""
 
     def __init__(self, url: str | None = None, body: str | None = None, token: str | None = None) -> None:
@@ -57,9 +59,9 @@ class HttpGatewaySmsBackend:
         if not self.url.startswith(("http://", "https://")):
             raise DeliveryError("FANGKONG_SMS_GATEWAY_URL is not set to an http(s) URL")
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, text: str, *, message_id: int) -> None:
         escape = lambda value: json.dumps(value, ensure_ascii=False)[1:-1]  # noqa: E731
-        payload = self.body.substitute(phone=escape(phone), text=escape(text)).encode()
+        payload = self.body.safe_substitute(phone=escape(phone), text=escape(text), id=message_id).encode()
         request = urllib.request.Request(self.url, data=payload, method="POST")  # noqa: S310
         request.add_header("Content-Type", "application/json; charset=utf-8")
         if self.token:

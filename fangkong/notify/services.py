@@ -48,7 +48,7 @@ def _create(
 def _deliver_sms(message_id: int, phone: str, text: str) -> None:
     backend = get_sms_backend()
     try:
-        backend.send(phone, text)
+        backend.send(phone, text, message_id=message_id)
     except DeliveryError as error:
         Message.objects.filter(pk=message_id).update(
             status=MessageStatus.FAILED, error=str(error)[:300], backend=type(backend).__name__
@@ -77,7 +77,9 @@ def send_sms(
         division_path=division_path,
         by=by,
     )
-    if created:
+    if created or message.status == MessageStatus.QUEUED:
+        # A retry finds its message still queued only when the sender died between recording and delivering:
+        # deliver it now (at least once; the gateway receives the message id to drop a rare repeat).
         transaction.on_commit(lambda: _deliver_sms(message.pk, phone, text))
     return message
 

@@ -84,3 +84,10 @@ def people_count_by_child_division(user: User) -> list[tuple[Division, int]]:
     )
     counts = {row["child"]: row["n"] for row in rows}
     return [(child, counts.get(child.path, 0)) for child in children]
+
+
+def recipients_in_division(division_path: str) -> QuerySet[Person]:
+    """Everyone with a mobile number registered under a division (for campaigns; the caller checks scope)."""
+    return Person.objects.filter(merged_into__isnull=True, home_division__path__startswith=division_path).exclude(
+        phone=""
+    )
