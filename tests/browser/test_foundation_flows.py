@@ -73,3 +73,16 @@ def test_dashboard_in_chinese_then_english(page: Page, live_server, make_user, p
     page.get_by_test_id("lang-en").click()
     expect(page.locator("body")).to_contain_text("Dashboard")
     expect(page.locator("html")).to_have_attribute("lang", re.compile("en"))
+
+
+def test_scenario_plan_runs_and_draws_bands(page: Page, live_server, make_user, tree):
+    officer = make_user(Role.HEALTH_DEPARTMENT, "city")
+    log_in(page, live_server.url, officer.username)
+    page.goto(f"{live_server.url}/command/plan/")
+    page.get_by_label(re.compile("detection_only")).check()
+    page.fill("#id_seeds", "2")
+    page.fill("#id_people", "10000")
+    page.fill("#id_days", "20")
+    page.get_by_test_id("plan-run").click()
+    expect(page.get_by_test_id("plan-summary")).to_contain_text("peak_beds", timeout=60000)
+    expect(page.get_by_test_id("plan-chart")).to_have_attribute("data-rendered", "1", timeout=10000)

@@ -8,9 +8,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
 from fangkong.command.loader import DEMO_PASSWORD, create_demo_accounts, simulate_and_load
-from fangkong.core.models import Division
+from fangkong.core.models import Division, User
+from fangkong.core.tokens import issue_token
 
 
 class Command(BaseCommand):
@@ -46,8 +48,13 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"Fangkong demo — http://{addrport}/  (password for every account: {DEMO_PASSWORD})")
         for account in accounts:
+            if account.username == "api_client":
+                continue
             self.stdout.write(f"  {account.username:<18} {account.role} · {account.division}")
         self.stdout.write(f"  {'admin':<18} Django 管理后台 / Django admin (/admin/)")
+        client = User.objects.get(username="api_client")
+        _token, secret = issue_token(client, name=f"demo {timezone.now():%Y-%m-%d %H:%M}", by=None)
+        self.stdout.write(f"  API: http://{addrport}/api/docs  —  Authorization: Bearer {secret}")
         self.stdout.write("")
         if no_serve:
             return
