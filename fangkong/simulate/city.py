@@ -39,7 +39,7 @@ class CityConfig:
     prefecture: str = "410300"
     reference_date: dt.date = dt.date(2021, 10, 17)  # ages are as on this day (the outbreak's default start)
     residents_per_urban_community: int = 4000
-    residents_per_village: int = 1800
+    residents_per_village: int = 2500
     communities_per_street: int = 10
     villages_per_town: int = 14
     households_per_urban_building: int = 48
@@ -516,8 +516,8 @@ def build_city(config: CityConfig) -> City:
         labels = geography.place_names(n_streets + n_towns, rng, "")
         urban_split = _largest_remainder(n_urban, np.ones(n_streets)) if n_streets else np.zeros(0, np.int64)
         village_split = _largest_remainder(n_villages, np.ones(n_towns)) if n_towns else np.zeros(0, np.int64)
-        urban_weights = rng.uniform(0.6, 1.4, n_urban)
-        village_weights = rng.uniform(0.6, 1.4, n_villages)
+        urban_weights = rng.uniform(0.7, 1.3, n_urban)
+        village_weights = rng.uniform(0.7, 1.3, n_villages)
         urban_counts = _largest_remainder(urban_people, urban_weights) if n_urban else np.zeros(0, np.int64)
         village_counts = _largest_remainder(rural_people, village_weights) if n_villages else np.zeros(0, np.int64)
         u_cursor = v_cursor = 0
