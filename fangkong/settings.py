@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "fangkong.core",
     "fangkong.notify",
     "fangkong.people",
+    "fangkong.screening",
     "fangkong.command",
 ]
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("health/", core_views.health, name="health"),
     path("people/", include("fangkong.people.urls")),
+    path("screening/", include("fangkong.screening.urls")),
     path("core/", include("fangkong.core.urls")),
     path("command/", include("fangkong.command.urls")),
     path("messages/", include("fangkong.notify.urls")),

@@ -28,7 +28,16 @@ def everyone(tree, register):
 def test_every_get_page_and_api_answer_is_masked(client, make_user, everyone):
     client.force_login(make_user(Role.CITY_HQ, "city"))
     nothing = "00000000-0000-0000-0000-000000000000"
-    values = {"person_id": everyone[0].pk, "candidate_id": 0, "job_id": nothing, "plan_id": nothing}
+    from fangkong.screening.services import list_person
+
+    entry = list_person(everyone[0], reason="arrival", source="manual", by=None).entry
+    values = {
+        "person_id": everyone[0].pk,
+        "candidate_id": 0,
+        "job_id": nothing,
+        "plan_id": nothing,
+        "entry_id": entry.pk,
+    }
     scanned = 0
     for endpoint in app_endpoints():
         if "GET" not in endpoint.methods or "openapi" in endpoint.name:

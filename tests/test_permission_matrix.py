@@ -21,6 +21,8 @@ from fangkong.core.access import PUBLIC
 from fangkong.core.models import AuditEntry, Job
 from fangkong.core.roles import Capability, Role, capabilities_of
 from fangkong.people.models import MergeCandidate, Person
+from fangkong.screening.models import PoolEntry, PoolEvent
+from fangkong.screening.services import list_person
 
 MARK_A, MARK_B = "甲测试人", "乙测试人"
 ID_A, ID_B = "11010519491231002X", "440524188001010014"
@@ -102,6 +104,10 @@ def world(tree, register, make_user):
             Job.objects.create(kind="test", division=tree["a"]).pk,
             Job.objects.create(kind="test", division=tree["b"]).pk,
         ),
+        "entry_id": (
+            list_person(a, reason="arrival", source="manual", by=None).entry.pk,
+            list_person(b, reason="arrival", source="manual", by=None).entry.pk,
+        ),
         "plan_id": (
             Job.objects.create(kind=PLAN_JOB, division=tree["a"], params=PLAN_PARAMS).pk,
             Job.objects.create(kind=PLAN_JOB, division=tree["b"], params=PLAN_PARAMS).pk,
@@ -147,6 +153,8 @@ def snapshot() -> tuple[Any, ...]:
         Person.objects.count(),
         tuple(Person.objects.order_by("pk").values_list("name", "phone", "merged_into_id")),
         tuple(MergeCandidate.objects.order_by("pk").values_list("status", flat=True)),
+        tuple(PoolEntry.objects.order_by("pk").values_list("state", "division_id")),
+        PoolEvent.objects.count(),
     )
 
 

@@ -224,3 +224,27 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {JobStatus.SUCCEEDED, JobStatus.FAILED}
+
+
+class PolicySetting(models.Model):
+    """Which policy edition a city runs, with its local overrides (e.g. a 4-day look-back instead of 2).
+
+    One row per change; the newest row for a city is in force, so the history of settings is kept."""
+
+    SCOPE_FIELD: ClassVar[str] = "division__path"
+
+    division = models.ForeignKey(
+        Division, to_field="path", db_column="division_path", on_delete=models.PROTECT, verbose_name=_("city")
+    )
+    edition_id = models.CharField(_("edition"), max_length=20)
+    overrides = models.JSONField(_("local overrides"), default=dict, blank=True)
+    changed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("policy setting")
+        verbose_name_plural = _("policy settings")
+
+    def __str__(self) -> str:
+        return f"{self.division_id}: {self.edition_id}"

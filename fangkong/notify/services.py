@@ -6,6 +6,8 @@ transaction commits, and the row's status records the outcome. An idempotency ke
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -45,6 +47,11 @@ def _create(
     return message, True
 
 
+def _was_abandoned(message: Message) -> bool:
+    stale = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    return message.status == MessageStatus.QUEUED and message.created_at < stale
+
+
 def _deliver_sms(message_id: int, phone: str, text: str) -> None:
     backend = get_sms_backend()
     try:
@@ -77,9 +84,10 @@ def send_sms(
         division_path=division_path,
         by=by,
     )
-    if created or message.status == MessageStatus.QUEUED:
-        # A retry finds its message still queued only when the sender died between recording and delivering:
-        # deliver it now (at least once; the gateway receives the message id to drop a rare repeat).
+    if created or _was_abandoned(message):
+        # A retry that finds its message still queued long after it was recorded means the sender died between
+        # recording and delivering: deliver it now (at least once; the gateway gets the message id to drop a
+        # rare repeat).
         transaction.on_commit(lambda: _deliver_sms(message.pk, phone, text))
     return message
 

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ScreeningConfig(AppConfig):
+    name = "fangkong.screening"
+    label = "screening"
+    verbose_name = _("Risk screening")
+
+    def ready(self) -> None:
+        from fangkong.core.navigation import NavItem, register
+        from fangkong.core.roles import Capability
+
+        register(NavItem(_("Work list"), "screening:work_list", Capability.SCREENING_WORK, order=40))
+        register(NavItem(_("Nobody missed"), "screening:report", Capability.SCREENING_VIEW, order=45))
