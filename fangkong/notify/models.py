@@ -43,3 +43,23 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.template} → {self.to_masked}"
+
+
+class OneTimeCode(models.Model):
+    """A verification code sent by SMS. Only a hash of the phone and of the code are kept."""
+
+    phone_hash = models.CharField(_("phone (hash)"), max_length=64, db_index=True)
+    code_hash = models.CharField(_("code (hash)"), max_length=64)
+    purpose = models.CharField(_("purpose"), max_length=30)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

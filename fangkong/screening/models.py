@@ -235,3 +235,30 @@ class ListImport(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class SelfReport(models.Model):
+    """A resident's own report of arriving from a risk area (public page, phone verified by a one-time code).
+    The confirmation number is what the resident keeps; the report is also a RiskReport on the ledger."""
+
+    SCOPE_FIELD: ClassVar[str] = "division__path"
+
+    confirmation = models.CharField(_("confirmation number"), max_length=20, unique=True)
+    division = models.ForeignKey(
+        Division, to_field="path", db_column="division_path", on_delete=models.PROTECT, verbose_name=_("community")
+    )
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("person"))
+    entry = models.ForeignKey(PoolEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    origin_name = models.CharField(_("coming from"), max_length=100)
+    arrived_on = models.DateField(_("arrival date"))
+    address = models.CharField(_("address"), max_length=300)
+    phone_verified = models.BooleanField(_("phone verified"), default=False)
+    created_at = models.DateTimeField(_("reported"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("self-report")
+        verbose_name_plural = _("self-reports")
+
+    def __str__(self) -> str:
+        return self.confirmation
