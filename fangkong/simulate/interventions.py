@@ -34,6 +34,8 @@ class Tracing:
     work_probability: float = 0.8
     coworkers_listed: int = 20
     venue_probability: float = 0.8  # venue-code check-ins
+    # Co-visitors listed as close contacts per case visit: this × the venue's effective contacts (KTV 8 → 16).
+    venue_close_contact_factor: float = 2.0
     community_probability: float = 0.25  # contacts an investigator still finds in casual settings
 
 

@@ -922,7 +922,12 @@ class _Model:
             case_groups, first = np.unique(group[rows], return_index=True)
             pos = np.minimum(np.searchsorted(case_groups, group), case_groups.shape[0] - 1)
             co = np.flatnonzero(case_groups[pos] == group)
-            keep = rng.random(int(co.shape[0])) < tracing.venue_probability
+            # Close contacts are those near the case (same room, table area), about as many as the venue's
+            # effective contacts; the rest of the slot's visitors are general contacts, not quarantined.
+            present = np.bincount(pos[co], minlength=case_groups.shape[0]).astype(np.float64)
+            near = self.venue_contacts[self.venues.venue_category[venue[co]]] * tracing.venue_close_contact_factor
+            share = np.minimum(1.0, near / np.maximum(present[pos[co]] - 1.0, 1.0))
+            keep = rng.random(int(co.shape[0])) < tracing.venue_probability * share
             found.append(person[co[keep]])
             owners.append(mine[rows[first[pos[co[keep]]]]])
         # People the case infected in casual settings that the investigation still finds.
