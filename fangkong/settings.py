@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "fangkong.notify",
     "fangkong.people",
     "fangkong.screening",
+    "fangkong.tracing",
     "fangkong.command",
 ]
 

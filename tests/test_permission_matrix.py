@@ -15,14 +15,17 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from fangkong.command.planning import PLAN_JOB
 from fangkong.core.access import PUBLIC
-from fangkong.core.models import AuditEntry, Job
+from fangkong.core.models import AuditEntry, Job, User
 from fangkong.core.roles import Capability, Role, capabilities_of
 from fangkong.people.models import MergeCandidate, Person
 from fangkong.screening.models import PoolEntry, PoolEvent
 from fangkong.screening.services import list_person
+from fangkong.tracing.models import Contact
+from fangkong.tracing.services import register_case
 
 MARK_A, MARK_B = "甲测试人", "乙测试人"
 ID_A, ID_B = "11010519491231002X", "440524188001010014"
@@ -94,6 +97,15 @@ def world(tree, register, make_user):
     a2 = register("a", name=MARK_A, phone="13811110001")
     b = register("b", name=MARK_B, document_number=ID_B, phone="13922220002")
     b2 = register("b", name=MARK_B, phone="13922220002")
+    hq = User.objects.create_user(username="matrix-hq", role=Role.CITY_HQ, division=tree["city"])
+    case_a = register_case(a2, kind="confirmed", first_positive_at=timezone.now(), by=hq)
+    case_b = register_case(b2, kind="confirmed", first_positive_at=timezone.now(), by=hq)
+    contact_a = Contact.objects.create(
+        case=case_a, person=a, category="close_contact", setting="other", status="suggested"
+    )
+    contact_b = Contact.objects.create(
+        case=case_b, person=b, category="close_contact", setting="other", status="suggested"
+    )
     objects = {
         "person_id": (a.pk, b.pk),
         "candidate_id": (
@@ -108,6 +120,8 @@ def world(tree, register, make_user):
             list_person(a, reason="arrival", source="manual", by=None).entry.pk,
             list_person(b, reason="arrival", source="manual", by=None).entry.pk,
         ),
+        "case_id": (case_a.pk, case_b.pk),
+        "contact_id": (contact_a.pk, contact_b.pk),
         "plan_id": (
             Job.objects.create(kind=PLAN_JOB, division=tree["a"], params=PLAN_PARAMS).pk,
             Job.objects.create(kind=PLAN_JOB, division=tree["b"], params=PLAN_PARAMS).pk,
@@ -155,6 +169,7 @@ def snapshot() -> tuple[Any, ...]:
         tuple(MergeCandidate.objects.order_by("pk").values_list("status", flat=True)),
         tuple(PoolEntry.objects.order_by("pk").values_list("state", "division_id")),
         PoolEvent.objects.count(),
+        tuple(Contact.objects.order_by("pk").values_list("status", flat=True)),
     )
 
 
