@@ -39,8 +39,20 @@ def load_city(city: Any, *, reference: str) -> dict[str, int]:
         for feature in city.geojson(level)["features"]
     }
     set_division_boundaries(boundaries, by=None)
-    columns = ["name", "sex", "birth_date", "id_number", "phone", "community_code", "address"]
+    columns = [
+        "name",
+        "sex",
+        "birth_date",
+        "id_number",
+        "phone",
+        "community_code",
+        "address",
+        "household_id",
+        "workplace_id",
+        "class_id",
+    ]
     people = city.people.select(columns).to_pylist()
+    tag = reference.replace(",", "-")
     rows = [
         {
             "name": p["name"],
@@ -50,6 +62,9 @@ def load_city(city: Any, *, reference: str) -> dict[str, int]:
             "phone": p["phone"],
             "division": p["community_code"],
             "address": p["address"],
+            "household_key": f"{tag}:h{p['household_id']}",
+            "workplace_key": f"{tag}:w{p['workplace_id']}" if p["workplace_id"] is not None else "",
+            "class_key": f"{tag}:c{p['class_id']}" if p["class_id"] is not None else "",
         }
         for p in people
     ]

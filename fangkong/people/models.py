@@ -48,6 +48,11 @@ class Person(models.Model):
         verbose_name=_("home community"),
     )
     address = models.CharField(_("address"), max_length=300, blank=True)
+    # Who a person lives, works and studies with, as keys from the registry's sources (a household register,
+    # an employer or school roster): investigators' first suggestions for close contacts.
+    household_key = models.CharField(_("household"), max_length=40, blank=True, db_index=True)
+    workplace_key = models.CharField(_("workplace"), max_length=40, blank=True, db_index=True)
+    class_key = models.CharField(_("school class"), max_length=40, blank=True, db_index=True)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged into")
     )

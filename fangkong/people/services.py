@@ -386,6 +386,9 @@ def bulk_load_people(rows: list[dict[str, Any]], *, source: str, reference: str,
                     primary_document_number=row["id_number"],
                     home_division_id=row["division"],
                     address=row.get("address", ""),
+                    household_key=row.get("household_key", ""),
+                    workplace_key=row.get("workplace_key", ""),
+                    class_key=row.get("class_key", ""),
                 )
                 for row in batch
             ],

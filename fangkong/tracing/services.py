@@ -187,31 +187,48 @@ def _plan(contact: Contact, edition: PolicyEdition) -> None:
 
 
 def _household_of(person: Person) -> list[Person]:
-    """People registered at the same address (the registry's household until households are their own table)."""
-    if not person.address:
+    """People of the same household (by the registry's household key, else the same address)."""
+    if person.household_key:
+        same = Person.objects.filter(household_key=person.household_key)
+    elif person.address:
+        same = Person.objects.filter(address=person.address, home_division=person.home_division)
+    else:
         return []
-    return list(
-        Person.objects.filter(address=person.address, home_division=person.home_division, merged_into=None)
-        .exclude(pk=person.pk)
-        .order_by("pk")[:30]
-    )
+    return list(same.filter(merged_into=None).exclude(pk=person.pk).order_by("pk")[:30])
+
+
+def _colleagues_of(person: Person) -> list[tuple[str, Person]]:
+    """Classmates and co-workers: same class, same workplace (capped: a big employer is not one room)."""
+    found: list[tuple[str, Person]] = []
+    if person.class_key:
+        found += [
+            (Setting.SCHOOL, p) for p in Person.objects.filter(class_key=person.class_key).exclude(pk=person.pk)[:60]
+        ]
+    if person.workplace_key:
+        found += [
+            (Setting.WORK, p)
+            for p in Person.objects.filter(workplace_key=person.workplace_key).exclude(pk=person.pk)[:30]
+        ]
+    return found
 
 
 @transaction.atomic
 def suggest_contacts(case: Case, *, by: User | None) -> list[Contact]:
-    """Suggestions an investigator confirms one by one: household members now; venue check-ins and
-    spatio-temporal companions join here when those modules land."""
+    """Suggestions an investigator confirms one by one: household members, classmates and co-workers; venue
+    check-ins and spatio-temporal companions join here when the venue module and the engine job land."""
     made = []
-    for member in _household_of(case.person):
+    candidates = [(Setting.HOUSEHOLD, member) for member in _household_of(case.person)] + _colleagues_of(case.person)
+    evidence: dict[str, str] = {
+        Setting.HOUSEHOLD: str(_("same household")),
+        Setting.SCHOOL: str(_("same class")),
+        Setting.WORK: str(_("same workplace")),
+    }
+    for setting, member in candidates:
         contact, created = Contact.objects.get_or_create(
             case=case,
             person=member,
             category=Category.CLOSE,
-            defaults={
-                "setting": Setting.HOUSEHOLD,
-                "status": ContactStatus.SUGGESTED,
-                "evidence": str(_("same address")),
-            },
+            defaults={"setting": setting, "status": ContactStatus.SUGGESTED, "evidence": evidence[setting]},
         )
         if created:
             made.append(contact)

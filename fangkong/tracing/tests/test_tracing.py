@@ -148,3 +148,17 @@ def test_chain_graph_links_cases_and_contacts(household, officer, register):
     assert {n["generation"] for n in graph["nodes"] if n["id"].startswith("case-")} == {0, 1}
     assert len(selectors.chain_graph(officer, person_query="家人0")["nodes"]) == 3
     assert timezone.now()
+
+
+def test_classmates_and_coworkers_are_suggested_from_the_registry_keys(register, officer):
+    case_person = register("a", name="学生", phone="13800000031")
+    classmate = register("a", name="同学", phone="13800000032")
+    coworker = register("b", name="同事", phone="13800000033")
+    from fangkong.people.models import Person
+
+    Person.objects.filter(pk__in=[case_person.pk, classmate.pk]).update(class_key="s1:c7")
+    Person.objects.filter(pk__in=[case_person.pk, coworker.pk]).update(workplace_key="s1:w3")
+    case_person.refresh_from_db()
+    case = services.register_case(case_person, kind="confirmed", first_positive_at=POSITIVE, by=officer)
+    settings = {(c.person_id, c.setting) for c in services.suggest_contacts(case, by=officer)}
+    assert settings == {(classmate.pk, "school"), (coworker.pk, "work")}
