@@ -13,6 +13,8 @@ from fangkong.core.models import Job, User
 from fangkong.core.scope import get_scoped, scoped
 from fangkong.core.selectors import child_boundaries, divisions_in_scope, jobs_for
 from fangkong.people.selectors import pending_merges, people_count_by_child_division, people_in_scope
+from fangkong.screening.selectors import nobody_missed
+from fangkong.tracing.selectors import cases_for, overdue_clocks
 
 OUTBREAK_SERIES = ("new_cases", "new_close_contacts", "in_quarantine_rooms", "home_quarantine", "beds_used", "tests")
 
@@ -25,6 +27,9 @@ class DashboardFigures:
     running_jobs: int
     by_division: list[dict[str, object]]
     outbreak: dict[str, Any] = field(default_factory=dict)
+    loop: dict[str, int] = field(default_factory=dict)
+    cases: int = 0
+    overdue_clocks: int = 0
 
 
 def latest_simulation(user: User) -> SimulationRun | None:
@@ -60,7 +65,17 @@ def dashboard_figures(user: User) -> DashboardFigures:
         running_jobs=jobs_for(user).filter(status__in=["queued", "running"]).count(),
         by_division=by_division,
         outbreak=outbreak_overview(user),
+        loop=loop_totals(user),
+        cases=cases_for(user).count(),
+        overdue_clocks=overdue_clocks(user).count(),
     )
+
+
+def loop_totals(user: User) -> dict[str, int]:
+    rows = nobody_missed(user)
+    return {
+        key: sum(row.counts[key] for row in rows) for key in ("listed", "located", "tested", "overdue", "unlocated")
+    }
 
 
 def dashboard_map(user: User) -> dict[str, object]:
