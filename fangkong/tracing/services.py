@@ -300,8 +300,9 @@ def confirm_contact(
         and edition.secondary_contact.identified
         and edition.secondary_contact.derivation_depth >= 2
     ):
-        for member in _household_of(person):
-            if member.pk == case.person_id:
+        around = [(Setting.HOUSEHOLD, m) for m in _household_of(person)] + _colleagues_of(person)
+        for setting, member in around:
+            if member.pk == case.person_id or member.pk == person.pk:
                 continue
             Contact.objects.get_or_create(
                 case=case,
@@ -309,9 +310,9 @@ def confirm_contact(
                 category=Category.SECONDARY,
                 defaults={
                     "via": contact,
-                    "setting": Setting.HOUSEHOLD,
+                    "setting": setting,
                     "status": ContactStatus.SUGGESTED,
-                    "evidence": str(_("lives with a close contact")),
+                    "evidence": str(_("lives, works or studies with a close contact")),
                 },
             )
     return contact
