@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from fangkong.command.models import SimulationRun
 from fangkong.core.models import Division, DivisionLevel, Organization, OrganizationKind, User
 from fangkong.core.roles import Role
 from fangkong.core.services import import_divisions, set_division_boundaries
+from fangkong.people.models import Person
 from fangkong.people.services import bulk_load_people
 
 DEMO_PASSWORD = "fangkong-demo"  # noqa: S105 - printed on purpose: demo accounts on a local demo database
@@ -214,6 +216,76 @@ def simulate_and_load(
     with transaction.atomic():
         counts = load_city(city, reference=f"seed={seed},people={people}")
         run = record_outbreak(result, data_dir=out_dir)
+        if counts["people_created"]:
+            run.summary["loop"] = load_outbreak_loop(city, result)
+            run.save(update_fields=["summary"])
     return SimulationLoad(
         divisions_created=counts["divisions_created"], people_created=counts["people_created"], run=run
     )
+
+
+def load_outbreak_loop(city: Any, result: Any, *, now: datetime | None = None) -> dict[str, int]:
+    """Put the simulated outbreak into the loop as the platform would have seen it, its last day being today:
+    reported cases (with who infected whom when the infector was itself reported) and everyone quarantined
+    (arrivals, close and secondary contacts), in quarantine or already released."""
+    from fangkong.people.models import PersonDocument
+    from fangkong.screening import services as screening
+    from fangkong.tracing import services as tracing
+
+    now = now or timezone.now()
+    last_day = result.config.start_date + timedelta(days=result.config.days - 1)
+    id_numbers = city.people.column("id_number").to_pylist()
+
+    def when(day: date, hour: int = 10) -> datetime:
+        return now - timedelta(days=(last_day - day).days) - timedelta(hours=max(0, now.hour - hour))
+
+    wanted = {int(p) for p in result.cases.column("person_id").to_pylist()} | {
+        int(p) for p in result.quarantine.column("person_id").to_pylist()
+    }
+    by_number = dict(
+        PersonDocument.objects.filter(number__in=[id_numbers[p] for p in wanted]).values_list("number", "person")
+    )
+    people = {p.pk: p for p in Person.objects.filter(pk__in=by_number.values()).select_related("home_division")}
+
+    def person(simulated_id: int) -> Person | None:
+        pk = by_number.get(id_numbers[simulated_id])
+        return people.get(pk) if pk is not None else None
+
+    links = {int(row["person_id"]): row["linked_case_person_id"] for row in result.investigations.to_pylist()}
+    registered: dict[int, Any] = {}
+    cases = sorted(result.cases.to_pylist(), key=lambda row: (row["report_date"], row["person_id"]))
+    for row in cases:
+        who = person(int(row["person_id"]))
+        if who is None:
+            continue
+        infector = links.get(int(row["person_id"]))
+        registered[int(row["person_id"])] = tracing.register_case(
+            who,
+            kind="asymptomatic" if row["severity"] == "asymptomatic" else "confirmed",
+            first_positive_at=when(row["sample_date"], 9),
+            onset_date=row["onset_date"],
+            reported_at=when(row["report_date"], 12),
+            source_case=registered.get(int(infector)) if infector is not None else None,
+            by=None,
+        )
+    reason = {"arrival": "arrival", "close_contact": "close_contact", "secondary_contact": "secondary_contact"}
+    listed = 0
+    for row in result.quarantine.to_pylist():
+        who = person(int(row["person_id"]))
+        if who is None or int(row["person_id"]) in registered:
+            continue
+        listing = screening.list_person(
+            who,
+            reason=reason[row["kind"]],
+            source="investigation" if row["kind"] != "arrival" else "police",
+            reference=f"sim:{result.config.seed}:{row['kind']}:{row['person_id']}",
+            by=None,
+            now=when(row["start_date"], 8),
+        )
+        listed += int(listing.created)
+        if row["planned_end_date"] <= last_day:
+            screening.record_quarantined(who, central=bool(row["centralized"]), by=None)
+            screening.record_released(who, by=None)
+        elif row["start_date"] <= last_day - timedelta(days=1):
+            screening.record_quarantined(who, central=bool(row["centralized"]), by=None)
+    return {"cases": len(registered), "listed": listed}
