@@ -111,7 +111,7 @@ def _create_person(valid: ValidPerson) -> Person:
 
 
 def _add_to_existing(
-    existing: Person, *, valid: ValidPerson, data: PersonInput, source: str, reference: str, by: User
+    existing: Person, *, valid: ValidPerson, data: PersonInput, source: str, reference: str, by: User | None
 ) -> Registration:
     _add_source(existing, data=data, source=source, reference=reference, by=by)
     filled = _fill_missing(existing, valid)
@@ -141,13 +141,18 @@ def register_person(
     *,
     source: str,
     reference: str = "",
-    by: User,
+    by: User | None,
     check_scope: bool = True,
 ) -> Registration:
-    """Resolve `data` onto the registry: find the person by document or create them; record the source."""
-    _require(by, Capability.PEOPLE_EDIT)
+    """Resolve `data` onto the registry: find the person by document or create them; record the source.
+
+    `by=None` is a public channel (a resident's own self-report, phone verified by a one-time code): no
+    capability or jurisdiction applies, and the audit row names the system as the actor, from the request's
+    origin. Staff always pass themselves."""
+    if by is not None:
+        _require(by, Capability.PEOPLE_EDIT)
     valid = validate_person_input(data)
-    if check_scope:
+    if check_scope and by is not None:
         _require_division_in_scope(valid.division, by)
 
     existing = _holder_of_document(valid)
@@ -193,7 +198,7 @@ def _fill_missing(person: Person, valid: ValidPerson) -> dict[str, list[Any]]:
     return changes
 
 
-def _add_source(person: Person, *, data: PersonInput, source: str, reference: str, by: User) -> None:
+def _add_source(person: Person, *, data: PersonInput, source: str, reference: str, by: User | None) -> None:
     reported = {
         "name": data.name,
         "document_kind": data.document_kind,
