@@ -12,6 +12,8 @@ from fangkong.core.api import router as core_router
 from fangkong.core.api_access import API_AUTH
 from fangkong.core.errors import DomainError
 from fangkong.people.api import router as people_router
+from fangkong.screening.api import router as screening_router
+from fangkong.tracing.api import router as tracing_router
 
 api = NinjaAPI(
     title="Fangkong API",
@@ -22,6 +24,8 @@ api = NinjaAPI(
 )
 api.add_router("/", core_router)
 api.add_router("/people/", people_router)
+api.add_router("/screening/", screening_router)
+api.add_router("/cases/", tracing_router)
 
 
 @api.exception_handler(DomainError)

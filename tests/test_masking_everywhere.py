@@ -17,7 +17,10 @@ from tests.test_permission_matrix import app_endpoints, url_for
 
 
 def _text(response) -> str:
-    if response.get("Content-Type", "").startswith("application/vnd.openxml"):
+    kind = response.get("Content-Type", "")
+    if kind.startswith("image/"):
+        return ""  # a QR code of a public URL: no personal data to scan
+    if kind.startswith("application/vnd.openxml"):
         book = load_workbook(io.BytesIO(response.content), read_only=True)
         return "\n".join(
             str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row if c

@@ -140,6 +140,7 @@ def url_for(endpoint: Endpoint, values: dict[str, Any]) -> str:
 PLAN_PARAMS = {"scenarios": ["detection_only"], "seeds": 1, "people": 10_000, "days": 14}
 PAYLOAD = {
     "reason": "permission matrix",
+    "outcome": "no_answer",
     "field": "document",
     "decision": "merge",
     "name": "丙测试人",

@@ -111,3 +111,8 @@ def drill_down(user: User, *, division: str, column: str, now: datetime | None =
         .select_related("person", "division")
         .order_by("division_id", "locate_due")
     )
+
+
+def community_by_path(path: str) -> Division | None:
+    """A community anywhere in the city (a person found at another address is handed over to it)."""
+    return Division.objects.filter(path=path, level="community").first()
