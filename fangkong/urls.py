@@ -13,6 +13,7 @@ urlpatterns = [
     path("health/", core_views.health, name="health"),
     path("people/", include("fangkong.people.urls")),
     path("screening/", include("fangkong.screening.urls")),
+    path("report/", include("fangkong.screening.selfreport.urls")),
     path("tracing/", include("fangkong.tracing.urls")),
     path("core/", include("fangkong.core.urls")),
     path("command/", include("fangkong.command.urls")),

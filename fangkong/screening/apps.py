@@ -13,3 +13,4 @@ class ScreeningConfig(AppConfig):
 
         register(NavItem(_("Work list"), "screening:work_list", Capability.SCREENING_WORK, order=40))
         register(NavItem(_("Nobody missed"), "screening:report", Capability.SCREENING_VIEW, order=45))
+        register(NavItem(_("Self-reports"), "selfreport:list", Capability.SCREENING_VIEW, order=46))
