@@ -7,7 +7,7 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.core.models import Division
+from fangkong.core.models import jurisdiction_key
 
 
 class SimulationRun(models.Model):
@@ -16,9 +16,7 @@ class SimulationRun(models.Model):
 
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
-    division = models.ForeignKey(
-        Division, to_field="path", db_column="division_path", on_delete=models.PROTECT, verbose_name=_("city")
-    )
+    division = jurisdiction_key(_("city"))
     seed = models.PositiveIntegerField(_("seed"))
     people = models.PositiveIntegerField(_("population"))
     days = models.PositiveIntegerField(_("days"))

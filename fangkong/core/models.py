@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -55,6 +55,22 @@ class Division(models.Model):
         return self.level == DivisionLevel.COMMUNITY and 200 <= int(self.code[-3:]) <= 399
 
 
+def jurisdiction_key(verbose_name: Any = None, *, null: bool = False, related_name: str | None = None) -> Any:
+    """The column that places a record in the administrative tree: a foreign key to Division by its path, stored
+    as the path itself, so the scope filter (`path LIKE 'prefix%'`) needs no join. Use it as SCOPE_FIELD's base
+    (SCOPE_FIELD = "division__path")."""
+    return models.ForeignKey(
+        "core.Division",
+        to_field="path",
+        db_column="division_path",
+        null=null,
+        blank=null,
+        on_delete=models.PROTECT,
+        related_name=related_name,
+        verbose_name=verbose_name,
+    )
+
+
 class OrganizationKind(models.TextChoices):
     HQ_OFFICE = "hq_office", _("HQ office")
     DEPARTMENT = "department", _("Department")
@@ -72,9 +88,7 @@ class Organization(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=OrganizationKind.choices)
-    division = models.ForeignKey(
-        Division, to_field="path", db_column="division_path", on_delete=models.PROTECT, verbose_name=_("division")
-    )
+    division = jurisdiction_key(_("division"))
 
     class Meta:
         ordering = ["division_id", "name"]
@@ -233,9 +247,7 @@ class PolicySetting(models.Model):
 
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
-    division = models.ForeignKey(
-        Division, to_field="path", db_column="division_path", on_delete=models.PROTECT, verbose_name=_("city")
-    )
+    division = jurisdiction_key(_("city"))
     edition_id = models.CharField(_("edition"), max_length=20)
     overrides = models.JSONField(_("local overrides"), default=dict, blank=True)
     changed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.core.models import Division, Job, User
+from fangkong.core.models import Job, User, jurisdiction_key
 from fangkong.people.models import Person
 
 
@@ -73,9 +73,7 @@ class PoolEntry(models.Model):
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="pool_entries", verbose_name=_("person"))
-    division = models.ForeignKey(
-        Division, to_field="path", db_column="division_path", on_delete=models.PROTECT, verbose_name=_("responsible")
-    )
+    division = jurisdiction_key(_("responsible"))
     is_unlocated = models.BooleanField(_("unlocated"), default=False)
     reasons = models.JSONField(_("reasons"), default=list)
     state = models.CharField(_("state"), max_length=20, choices=LoopState.choices, default=LoopState.LISTED)
@@ -192,7 +190,7 @@ class ListLayout(models.Model):
 
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
-    division = models.ForeignKey(Division, to_field="path", db_column="division_path", on_delete=models.PROTECT)
+    division = jurisdiction_key()
     name = models.CharField(_("source name"), max_length=100)
     source = models.CharField(_("source"), max_length=30, choices=Source.choices)
     mapping = models.JSONField(_("column mapping"), default=dict)  # field → column header
@@ -213,7 +211,7 @@ class ListImport(models.Model):
 
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
-    division = models.ForeignKey(Division, to_field="path", db_column="division_path", on_delete=models.PROTECT)
+    division = jurisdiction_key()
     layout = models.ForeignKey(ListLayout, null=True, blank=True, on_delete=models.SET_NULL)
     source = models.CharField(_("source"), max_length=30, choices=Source.choices)
     file_name = models.CharField(_("file"), max_length=255)
@@ -244,9 +242,7 @@ class SelfReport(models.Model):
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
     confirmation = models.CharField(_("confirmation number"), max_length=20, unique=True)
-    division = models.ForeignKey(
-        Division, to_field="path", db_column="division_path", on_delete=models.PROTECT, verbose_name=_("community")
-    )
+    division = jurisdiction_key(_("community"))
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("person"))
     entry = models.ForeignKey(PoolEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     origin_name = models.CharField(_("coming from"), max_length=100)

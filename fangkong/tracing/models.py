@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.core.models import Division, User
+from fangkong.core.models import User, jurisdiction_key
 from fangkong.people.models import Person
 
 
@@ -22,9 +22,7 @@ class Case(models.Model):
 
     number = models.CharField(_("case number"), max_length=20, unique=True)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("person"))
-    division = models.ForeignKey(
-        Division, to_field="path", db_column="division_path", on_delete=models.PROTECT, verbose_name=_("community")
-    )
+    division = jurisdiction_key(_("community"))
     kind = models.CharField(_("kind"), max_length=15, choices=CaseKind.choices)
     onset_date = models.DateField(_("symptom onset"), null=True, blank=True)
     first_positive_at = models.DateTimeField(_("first positive sample"))
