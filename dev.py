@@ -66,6 +66,7 @@ def test(extra: list[str]) -> None:
         run(PY, "-m", "ruff", "format", "--check", ".")
         run(VENV / "bin" / "lint-imports")
         run(PY, "-m", "mypy")
+        run(PY, "-m", "fangkong.cli", "makemigrations", "--check", "--dry-run", "--no-input", "-v", "0")
     run(PY, "-m", "pytest", *extra)
 
 
