@@ -74,3 +74,15 @@ def test_locate_register_case_confirm_contacts_and_watch_the_counts(page: Page, 
     page.goto(f"{base}/screening/report/?parent={tree['street'].path}")
     assert report_count(page, tree["a"].code, "listed") == "2"  # the arrival and the spouse
     assert report_count(page, tree["b"].code, "listed") == "1"  # the secondary contact lives in community B
+
+
+def test_a_duplicate_from_two_sources_is_resolved_in_the_merge_queue(page: Page, live_server, make_user, register):
+    register("a", name="重复者", phone="13855556666", address="东街3号")
+    register("b", name="重复者", phone="13855556666")  # a second source, no shared document: a merge candidate
+    street = make_user(Role.STREET_OFFICE, "street")
+    log_in(page, live_server.url, street.username)
+    page.goto(f"{live_server.url}/people/merges/")
+    expect(page.get_by_test_id("merge-table")).to_contain_text("重复者")
+    page.get_by_role("button", name="同一人：合并").click()
+    expect(page.get_by_test_id("merge-table")).not_to_contain_text("重复者")
+    assert Person.objects.filter(name="重复者", merged_into__isnull=True).count() == 1
