@@ -1,0 +1,183 @@
+"""The spatio-temporal companion (时空伴随) query, defined once for every backend.
+
+The query is a short list of named SQL steps. A backend runs them in order: every step but the last is
+materialised under its name (a temporary table in DuckDB, a cached temporary view in Spark) and the last one
+is returned as Arrow. The SQL text comes from one function, :func:`companion_steps`, for both engines; the
+only differences are rendered by :class:`~fangkong.engine.dialect.Dialect`.
+
+Inputs every backend provides under fixed names:
+
+``pings``  (phone BIGINT, cell BIGINT, ts TIMESTAMP WITH TIME ZONE) — the Parquet data set, never copied.
+``cases``  (phone BIGINT, start_us BIGINT, end_us BIGINT) — one row per case phone: the case's window.
+
+Definitions (docs/engine.md explains each choice):
+
+* The look-back window is ``[window_start, as_of]``, both ends included; pings outside it are ignored.
+* A *stay* of a phone in a cell is a maximal run of that phone's pings *in that cell*, in time order, where
+  consecutive pings are at most ``max_gap`` apart; it lasts from its first ping to its last. A gap longer
+  than ``max_gap`` ends the stay. Sessionising per (phone, cell) means a brief hop to a neighbouring cell
+  (base-station ping-pong) does not end a stay, and — why the query can be fast — a phone's stays in a
+  cell depend only on its pings in that cell, so pings outside the cases' cells can be dropped *before*
+  sessionising without changing any result.
+* Case stays are the case phone's stays clipped to the case's window ``[start, end]``.
+* A companion stay and a case stay in the same cell overlap by ``min(ends) - max(starts)`` when positive.
+  A pair (companion phone, case phone) is a companion when its overlaps total at least ``min_overlap``.
+  Case phones are never companions.
+* Optional dwell rule (the Chengdu protocol): only cells where the case or the companion stayed more than
+  ``min_dwell`` in total within the look-back window count towards the total.
+
+Pruning that keeps the result exact: companion pings are read only in the cells of case stays and, per cell,
+in ``[first case stay start - max_gap, last case stay end + max_gap]``. A companion stay that overlaps a case
+stay keeps, inside that range, a run of pings that starts at or before the case stay's start (or at the stay's
+own start) and ends at or after its end, so every overlap is computed exactly. The evidence therefore reports
+overlap intervals, not the companion's full stay (which may extend beyond the range). With the dwell rule
+the range is the whole window, because dwell totals need every stay in the cell.
+"""
+
+# ruff: noqa: S608 - the SQL is assembled from integers and Dialect-rendered literals only, never from input text
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fangkong.engine.dialect import Dialect
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named statement; the backend materialises it under ``name`` unless it is the last."""
+
+    name: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class CompanionBounds:
+    """The integer parameters of one run (microseconds since the epoch, or durations in microseconds)."""
+
+    window_start_us: int
+    window_end_us: int
+    max_gap_us: int
+    min_overlap_us: int
+    min_dwell_us: int | None
+
+
+def stays_sql(source: str, max_gap_us: int) -> str:
+    """Sessionise ``source`` (phone, cell, t) into stays (phone, cell, s, e): the one definition of a stay.
+
+    A ping starts a new stay unless the previous ping of the same phone in the same cell is at most
+    ``max_gap`` earlier. The first ping of a partition has no predecessor (NULL) and so starts a stay.
+    Equal timestamps give a zero gap and merge, so duplicate pings never change the result.
+    """
+    return f"""
+        SELECT phone, cell, MIN(t) AS s, MAX(t) AS e
+        FROM (
+            SELECT phone, cell, t,
+                   SUM(is_start) OVER (PARTITION BY phone, cell ORDER BY t ROWS UNBOUNDED PRECEDING) AS stay_no
+            FROM (
+                SELECT phone, cell, t,
+                       CASE WHEN t - LAG(t) OVER (PARTITION BY phone, cell ORDER BY t) <= {max_gap_us}
+                            THEN 0 ELSE 1 END AS is_start
+                FROM {source}
+            ) AS marked
+        ) AS numbered
+        GROUP BY phone, cell, stay_no
+    """
+
+
+def companion_steps(dialect: Dialect, bounds: CompanionBounds) -> list[Step]:
+    """The companion query as named steps, rendered for ``dialect``."""
+    d = dialect
+    b = bounds
+    in_window = f"ts >= {d.timestamp(b.window_start_us)} AND ts <= {d.timestamp(b.window_end_us)}"
+    gap = str(b.max_gap_us)
+    dwell = b.min_dwell_us is not None
+
+    case_pings = f"""(
+        SELECT phone, cell, {d.epoch_us("ts")} AS t
+        FROM pings
+        WHERE {in_window} AND phone IN (SELECT phone FROM cases)
+    ) AS case_pings"""
+    steps = [
+        # Small: the cases' own stays over the whole window (the dwell rule needs them unclipped).
+        Step("case_raw_stays", stays_sql(case_pings, b.max_gap_us)),
+        # Materialised before the big join so that every engine builds its hash table on this small side.
+        Step(
+            "case_stays",
+            """
+            SELECT r.phone AS case_phone, r.cell,
+                   GREATEST(r.s, c.start_us) AS s, LEAST(r.e, c.end_us) AS e
+            FROM case_raw_stays AS r JOIN cases AS c ON r.phone = c.phone
+            WHERE GREATEST(r.s, c.start_us) < LEAST(r.e, c.end_us)
+            """,
+        ),
+    ]
+    if dwell:
+        range_sql = f"""
+            SELECT cell, {b.window_start_us} AS lo, {b.window_end_us} AS hi
+            FROM case_stays GROUP BY cell
+        """
+    else:
+        range_sql = f"""
+            SELECT cell, MIN(s) - {gap} AS lo, MAX(e) + {gap} AS hi
+            FROM case_stays GROUP BY cell
+        """
+    steps.append(Step("cell_ranges", range_sql))
+
+    companion_pings = f"""(
+        SELECT p.phone, p.cell, p.t
+        FROM (
+            SELECT phone, cell, {d.epoch_us("ts")} AS t
+            FROM pings
+            WHERE {in_window} AND cell IN (SELECT cell FROM cell_ranges)
+        ) AS p
+        JOIN cell_ranges AS r ON p.cell = r.cell
+        WHERE p.t >= r.lo AND p.t <= r.hi
+          AND p.phone NOT IN (SELECT phone FROM cases)
+    ) AS companion_pings"""
+    steps.append(Step("companion_stays", stays_sql(companion_pings, b.max_gap_us)))
+
+    if dwell:
+        steps.append(
+            Step(
+                "dwelling_cells",
+                f"""
+                SELECT c.case_phone, m.phone AS companion_phone, c.cell
+                FROM (SELECT DISTINCT case_phone, cell FROM case_stays) AS c
+                JOIN (SELECT phone, cell, SUM(e - s) AS dwell FROM companion_stays GROUP BY phone, cell) AS m
+                  ON m.cell = c.cell
+                LEFT JOIN (SELECT phone, cell, SUM(e - s) AS dwell FROM case_raw_stays GROUP BY phone, cell) AS k
+                  ON k.phone = c.case_phone AND k.cell = c.cell
+                WHERE m.dwell > {b.min_dwell_us} OR k.dwell > {b.min_dwell_us}
+                """,
+            )
+        )
+        dwell_join = """
+            JOIN dwelling_cells AS w
+              ON w.case_phone = c.case_phone AND w.companion_phone = m.phone AND w.cell = c.cell
+        """
+    else:
+        dwell_join = ""
+
+    steps.append(
+        Step(
+            "companions",
+            f"""
+            SELECT companion_phone, case_phone, cell, case_start, case_end, overlap_start, overlap_end
+            FROM (
+                SELECT companion_phone, case_phone, cell, case_start, case_end, overlap_start, overlap_end,
+                       SUM(overlap_end - overlap_start) OVER (PARTITION BY companion_phone, case_phone) AS total
+                FROM (
+                    SELECT m.phone AS companion_phone, c.case_phone, c.cell,
+                           c.s AS case_start, c.e AS case_end,
+                           GREATEST(m.s, c.s) AS overlap_start, LEAST(m.e, c.e) AS overlap_end
+                    FROM companion_stays AS m
+                    JOIN case_stays AS c ON m.cell = c.cell
+                    {dwell_join}
+                    WHERE GREATEST(m.s, c.s) < LEAST(m.e, c.e)
+                ) AS pairs
+            ) AS totals
+            WHERE total >= {b.min_overlap_us}
+            """,
+        )
+    )
+    return steps
