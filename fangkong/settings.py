@@ -173,6 +173,7 @@ TASKS = {
         "QUEUES": ["default", "imports", "analytics", "messages"],
     }
 }
+PINGS_DIR = Path(os.environ.get("FANGKONG_PINGS_DIR", VAR_DIR / "pings"))  # carrier location pings (Parquet)
 JOB_STALE_SECONDS = int(os.environ.get("FANGKONG_JOB_STALE_SECONDS", "120"))
 
 # Outbound messages: see fangkong/notify/backends.py.

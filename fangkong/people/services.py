@@ -424,3 +424,182 @@ def bulk_load_people(rows: list[dict[str, Any]], *, source: str, reference: str,
         changes={"source": [None, source], "reference": [None, reference], "created": [0, created]},
     )
     return created
+
+
+# --- Bulk resolution for list imports -------------------------------------------------------------------------
+# A screening list of a million rows cannot go through register_person one by one. These helpers resolve and
+# create in batches, with the same identity rule (same document → same person, following merges; without a
+# document, an existing record with the same name and mobile), and write no audit rows of their own: they run
+# inside the caller's transaction, whose one audit entry names the file and the counts.
+
+IdentityKey = tuple[str, str, str]  # ("document", kind, number) or ("phone", name, mobile)
+
+
+@dataclass(frozen=True)
+class BulkPerson:
+    """A checked person from a list row (values already normalised and validated)."""
+
+    key: IdentityKey
+    name: str
+    document_kind: str
+    document_number: str
+    phone: str
+    address: str
+    home_division: str  # a community path, or a county/city path for someone whose address resolved nowhere
+
+
+@dataclass(frozen=True)
+class BulkResolution:
+    person_of: dict[IdentityKey, int]
+    home_of: dict[int, str]  # person id → home division path
+    created: int
+
+
+def _batches(items: list[Any], size: int = BULK_BATCH) -> list[list[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _survivors(person_ids: set[int]) -> dict[int, int]:
+    """person id → the surviving record's id, for records merged away (chains followed)."""
+    survivors: dict[int, int] = {}
+    pending = sorted(person_ids)
+    while pending:
+        found: dict[int, int] = {}
+        for batch in _batches(pending):
+            found.update(
+                (pk, survivor)
+                for pk, survivor in Person.objects.filter(pk__in=batch, merged_into__isnull=False).values_list(
+                    "pk", "merged_into_id"
+                )
+                if survivor is not None
+            )
+        survivors.update(found)
+        pending = sorted(s for s in set(found.values()) if s not in survivors)
+    for merged in list(survivors):
+        target = survivors[merged]
+        while target in survivors:
+            target = survivors[target]
+        survivors[merged] = target
+    return survivors
+
+
+def _birth_date_and_sex(kind: str, number: str) -> tuple[Any, str]:
+    if kind != DocumentKind.RESIDENT_ID or len(number) != 18:
+        return None, Sex.UNKNOWN
+    from datetime import date
+
+    born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    return born, Sex.MALE if int(number[16]) % 2 else Sex.FEMALE
+
+
+def bulk_resolve_people(people: list[BulkPerson], *, insert_batch: int = 2000) -> BulkResolution:
+    """Find each person in the registry or create them (with their document). Call inside a transaction."""
+    keys = {p.key for p in people}
+    owners: dict[IdentityKey, int] = {}
+    for kind in {k[1] for k in keys if k[0] == "document"}:
+        numbers = sorted(k[2] for k in keys if k[0] == "document" and k[1] == kind)
+        for batch in _batches(numbers):
+            for number, person_id in PersonDocument.objects.filter(kind=kind, number__in=batch).values_list(
+                "number", "person_id"
+            ):
+                owners[("document", kind, number)] = person_id
+    wanted = {(k[1], k[2]) for k in keys if k[0] == "phone"}
+    for batch in _batches(sorted({phone for _name, phone in wanted})):
+        for name, phone, person_id in (
+            Person.objects.filter(phone__in=batch, merged_into__isnull=True)
+            .order_by("pk")
+            .values_list("name", "phone", "pk")
+        ):
+            if (name, phone) in wanted:
+                owners.setdefault(("phone", name, phone), person_id)
+    survivors = _survivors(set(owners.values()))
+    person_of = {key: survivors.get(pid, pid) for key, pid in owners.items()}
+    home_of: dict[int, str] = {}
+    for batch in _batches(sorted(set(person_of.values()))):
+        home_of.update(
+            (pk, str(home)) for pk, home in Person.objects.filter(pk__in=batch).values_list("pk", "home_division_id")
+        )
+
+    pinyin: dict[str, str] = {}
+    fresh: dict[IdentityKey, BulkPerson] = {}
+    for person in people:
+        if person.key not in person_of:
+            fresh.setdefault(person.key, person)
+    created = 0
+    for batch in _batches(list(fresh.values())):
+        rows = []
+        for item in batch:
+            if item.name not in pinyin:
+                pinyin[item.name] = " ".join(lazy_pinyin(item.name))
+            born, sex = _birth_date_and_sex(item.document_kind, item.document_number)
+            rows.append(
+                Person(
+                    name=item.name,
+                    pinyin=pinyin[item.name],
+                    sex=sex,
+                    birth_date=born,
+                    phone=item.phone,
+                    phone_tail=item.phone[-4:],
+                    primary_document_kind=item.document_kind,
+                    primary_document_number=item.document_number,
+                    home_division_id=item.home_division,
+                    address=item.address,
+                )
+            )
+        Person.objects.bulk_create(rows, batch_size=insert_batch)
+        documents = []
+        for item, row in zip(batch, rows, strict=True):
+            assert row.pk is not None, "bulk_create must return ids (SQLite ≥ 3.35, PostgreSQL)"
+            person_of[item.key] = row.pk
+            home_of[row.pk] = item.home_division
+            if item.document_number:
+                documents.append(PersonDocument(person_id=row.pk, kind=item.document_kind, number=item.document_number))
+        PersonDocument.objects.bulk_create(documents, batch_size=insert_batch)
+        created += len(rows)
+    return BulkResolution(person_of=person_of, home_of=home_of, created=created)
+
+
+def bulk_add_sources(
+    items: list[tuple[int, str, dict[str, Any]]], *, source: str, by: User | None, insert_batch: int = 2000
+) -> int:
+    """Provenance rows (person id, reference, masked data) for many people. Call inside a transaction."""
+    actor = by if by is not None and by.pk else None
+    for batch in _batches(items):
+        PersonSource.objects.bulk_create(
+            [
+                PersonSource(person_id=person_id, source=source, reference=reference, recorded_by=actor, data=data)
+                for person_id, reference, data in batch
+            ],
+            batch_size=insert_batch,
+        )
+    return len(items)
+
+
+@transaction.atomic
+def register_mobile_only(phone: str, *, division: Division, source: str, reference: str, by: User | None) -> Person:
+    """Someone known only by a mobile number (a spatio-temporal companion from carrier data): found by the
+    number if the registry has it, else recorded with the number alone, to be identified when reached."""
+    from fangkong.core.phones import PhoneError, normalize_mobile
+
+    try:
+        phone = normalize_mobile(phone)
+    except PhoneError as error:
+        raise DomainError(str(error), field="phone") from error
+    existing = Person.objects.filter(phone=phone, merged_into__isnull=True).order_by("pk").first()
+    if existing is not None:
+        return existing
+    person = Person.objects.create(
+        name=str(_("Mobile %(phone)s") % {"phone": mask_phone(phone)}),
+        phone=phone,
+        phone_tail=phone[-4:],
+        home_division=division,
+    )
+    PersonSource.objects.create(person=person, source=source, reference=reference, data={"phone": mask_phone(phone)})
+    audit.record(
+        "people.person.create",
+        by=by,
+        target=person,
+        division_path=division.path,
+        changes=audit.diff({}, _audit_values(person)),
+    )
+    return person

@@ -10,7 +10,7 @@ class TracingConfig(AppConfig):
     def ready(self) -> None:
         from fangkong.core.navigation import NavItem, register
         from fangkong.core.roles import Capability
-        from fangkong.tracing import tasks  # noqa: F401 - registers the escalation job
+        from fangkong.tracing import companions, tasks  # noqa: F401 - register their jobs
 
         register(NavItem(_("Cases"), "tracing:case_list", Capability.TRACING_VIEW, order=35))
         register(NavItem(_("Chains"), "tracing:chains", Capability.TRACING_VIEW, order=36))

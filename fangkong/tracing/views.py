@@ -13,6 +13,7 @@ from fangkong.core.errors import DomainError
 from fangkong.core.roles import Capability
 from fangkong.people.selectors import access_person
 from fangkong.tracing import selectors, services
+from fangkong.tracing.companions import start_companion_screening
 from fangkong.tracing.forms import CaseForm, ContactForm, TimelineForm
 from fangkong.tracing.models import Category, Clock, ContactStatus
 
@@ -141,3 +142,11 @@ def chains(request: AuthedRequest) -> HttpResponse:
         response["Content-Disposition"] = 'attachment; filename="chains.json"'
         return response
     return render(request, "tracing/chains.html", {"graph": graph, "query": query})
+
+
+@requires(Capability.TRACING_WORK)
+@require_POST
+def companion_screening(request: AuthedRequest, case_id: int) -> HttpResponse:
+    case = selectors.access_case(request.user, case_id)
+    job = start_companion_screening([case], by=request.user)
+    return redirect("core:job_detail", job_id=job.pk)
