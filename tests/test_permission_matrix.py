@@ -22,7 +22,7 @@ from fangkong.core.access import PUBLIC
 from fangkong.core.models import AuditEntry, Job, User
 from fangkong.core.roles import Capability, Role, capabilities_of
 from fangkong.people.models import MergeCandidate, Person
-from fangkong.screening.models import PoolEntry, PoolEvent
+from fangkong.screening.models import ListImport, PoolEntry, PoolEvent
 from fangkong.screening.services import list_person
 from fangkong.tracing.models import Contact
 from fangkong.tracing.services import register_case
@@ -121,6 +121,12 @@ def world(tree, register, make_user):
             list_person(b, reason="arrival", source="manual", by=None).entry.pk,
         ),
         "case_id": (case_a.pk, case_b.pk),
+        "import_id": tuple(
+            ListImport.objects.create(
+                division=tree[w], source="police", file_name=f"{w}.csv", file_path="", sha256=w * 64, size=1
+            ).pk
+            for w in "ab"
+        ),
         "contact_id": (contact_a.pk, contact_b.pk),
         "plan_id": (
             Job.objects.create(kind=PLAN_JOB, division=tree["a"], params=PLAN_PARAMS).pk,

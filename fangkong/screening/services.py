@@ -76,6 +76,26 @@ def _event(entry: PoolEntry, kind: str, *, by: User | None, old: str = "", new: 
     )
 
 
+@dataclass(frozen=True)
+class EntryTerms:
+    """What a new pool entry takes from the policy edition in force where it is owned."""
+
+    edition_id: str
+    locate_due: datetime
+    test_due: datetime
+
+
+def entry_terms(division_path: str, *, now: datetime) -> EntryTerms:
+    """Deadlines and edition for a new entry owned by `division_path`, listed at `now`: shared by
+    `list_person` and the bulk list import, so the two paths cannot drift."""
+    edition = active_edition(division_path)
+    return EntryTerms(
+        edition_id=edition.id,
+        locate_due=now + timedelta(hours=edition.screening.locate_within_hours),
+        test_due=now + timedelta(hours=edition.screening.test_within_hours),
+    )
+
+
 def responsible_division(person: Person, fallback: Division | None = None) -> tuple[Division, bool]:
     """The community of the person's address; without one, the county's unlocated queue."""
     division = person.home_division
@@ -121,7 +141,7 @@ def list_person(
         entry = existing
     else:
         division, unlocated = responsible_division(person)
-        edition = active_edition(division.path)
+        terms = entry_terms(division.path, now=now)
         try:
             with transaction.atomic():
                 entry = PoolEntry.objects.create(
@@ -129,10 +149,10 @@ def list_person(
                     division=division,
                     is_unlocated=unlocated,
                     reasons=[reason],
-                    edition_id=edition.id,
+                    edition_id=terms.edition_id,
                     listed_at=now,
-                    locate_due=now + timedelta(hours=edition.screening.locate_within_hours),
-                    test_due=now + timedelta(hours=edition.screening.test_within_hours),
+                    locate_due=terms.locate_due,
+                    test_due=terms.test_due,
                 )
         except IntegrityError:  # a concurrent listing of the same person won
             entry = PoolEntry.objects.select_for_update().get(person=person, state__in=OPEN_STATES)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from fangkong.screening import views
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("report/", views.report, name="report"),
     path("report/names/", views.report_names, name="report_names"),
     path("report/export.xlsx", views.report_export, name="report_export"),
+    path("imports/", include("fangkong.screening.imports.urls")),
 ]
