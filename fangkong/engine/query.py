@@ -61,26 +61,21 @@ class CompanionBounds:
     min_dwell_us: int | None
 
 
-def stays_sql(source: str, max_gap_us: int) -> str:
+def stays_sql(source: str, max_gap_us: int, dialect: Dialect) -> str:
     """Sessionise ``source`` (phone, cell, t) into stays (phone, cell, s, e): the one definition of a stay.
 
     A ping starts a new stay unless the previous ping of the same phone in the same cell is at most
-    ``max_gap`` earlier. The first ping of a partition has no predecessor (NULL) and so starts a stay.
-    Equal timestamps give a zero gap and merge, so duplicate pings never change the result.
+    ``max_gap`` earlier. Equal timestamps give a zero gap and merge, so duplicate pings never change the
+    result. Each (phone, cell) becomes one sorted list, cut where a gap exceeds the limit (see
+    :meth:`Dialect.runs` for why not window functions).
     """
     return f"""
-        SELECT phone, cell, MIN(t) AS s, MAX(t) AS e
+        SELECT phone, cell, {dialect.runs("l", max_gap_us)}
         FROM (
-            SELECT phone, cell, t,
-                   SUM(is_start) OVER (PARTITION BY phone, cell ORDER BY t ROWS UNBOUNDED PRECEDING) AS stay_no
-            FROM (
-                SELECT phone, cell, t,
-                       CASE WHEN t - LAG(t) OVER (PARTITION BY phone, cell ORDER BY t) <= {max_gap_us}
-                            THEN 0 ELSE 1 END AS is_start
-                FROM {source}
-            ) AS marked
-        ) AS numbered
-        GROUP BY phone, cell, stay_no
+            SELECT phone, cell, {dialect.sorted_list("t")} AS l
+            FROM {source}
+            GROUP BY phone, cell
+        ) AS grouped
     """
 
 
@@ -99,7 +94,7 @@ def companion_steps(dialect: Dialect, bounds: CompanionBounds) -> list[Step]:
     ) AS case_pings"""
     steps = [
         # Small: the cases' own stays over the whole window (the dwell rule needs them unclipped).
-        Step("case_raw_stays", stays_sql(case_pings, b.max_gap_us)),
+        Step("case_raw_stays", stays_sql(case_pings, b.max_gap_us, d)),
         # Materialised before the big join so that every engine builds its hash table on this small side.
         Step(
             "case_stays",
@@ -134,7 +129,7 @@ def companion_steps(dialect: Dialect, bounds: CompanionBounds) -> list[Step]:
         WHERE p.t >= r.lo AND p.t <= r.hi
           AND p.phone NOT IN (SELECT phone FROM cases)
     ) AS companion_pings"""
-    steps.append(Step("companion_stays", stays_sql(companion_pings, b.max_gap_us)))
+    steps.append(Step("companion_stays", stays_sql(companion_pings, b.max_gap_us, d)))
 
     if dwell:
         steps.append(
