@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fangkong.core.phones import is_mainland_mobile
 from fangkong.core.text import CHINA_TIME_ZONE, excel_serial
 from fangkong.screening.imports import normalise
 from fangkong.screening.imports.fields import missing_fields, suggest_mapping
@@ -39,7 +40,9 @@ def test_mobiles_in_any_width_and_grouping(number):
     try:
         plain = normalise.mobile(number)
     except normalise.CellError:
+        assert not is_mainland_mobile(number)  # the prefix shortcut agrees with libphonenumber
         return  # an unallocated prefix: refused however it is written
+    assert is_mainland_mobile(number)
     grouped = f"{number[:3]} {number[3:7]} {number[7:]}"
     assert normalise.mobile(full_width(grouped)) == plain == number
     assert normalise.mobile(f"+86-{grouped}") == number
