@@ -64,6 +64,18 @@ class Dialect:
         # Spark parses the offset in the literal; the session time zone is UTC as well (SparkBackend sets it).
         return f"TIMESTAMP '{text}+00:00'"
 
+    def int_div(self, left: str, right: int) -> str:
+        """Integer division of non-negative integers: DuckDB writes ``//``, Spark ``DIV``."""
+        if self.name == "duckdb":
+            return f"(({left}) // {right})"
+        return f"(({left}) DIV {right})"
+
+    def int_range(self, low: str, high: str) -> str:
+        """Select-list item: one row per integer in ``[low, high]``."""
+        if self.name == "duckdb":
+            return f"UNNEST(range({low}, ({high}) + 1))"
+        return f"explode(sequence({low}, {high}))"
+
     def sorted_list(self, column: str) -> str:
         """Aggregate: the group's values as a list in ascending order."""
         if self.name == "duckdb":

@@ -26,12 +26,15 @@ Definitions (docs/engine.md explains each choice):
 * Optional dwell rule (the Chengdu protocol): only cells where the case or the companion stayed more than
   ``min_dwell`` in total within the look-back window count towards the total.
 
-Pruning that keeps the result exact: companion pings are read only in the cells of case stays and, per cell,
-in ``[first case stay start - max_gap, last case stay end + max_gap]``. A companion stay that overlaps a case
-stay keeps, inside that range, a run of pings that starts at or before the case stay's start (or at the stay's
-own start) and ends at or after its end, so every overlap is computed exactly. The evidence therefore reports
-overlap intervals, not the companion's full stay (which may extend beyond the range). With the dwell rule
-the range is the whole window, because dwell totals need every stay in the cell.
+Pruning that keeps the result exact: companion pings are read only in the cells of case stays, and only in
+the time buckets (``BUCKET_US`` wide) that meet ``[case stay start - max_gap, case stay end + max_gap]`` for
+some case stay in that cell. Why this is exact: an overlap is the union of the segments between consecutive
+pings of the companion (at most ``max_gap`` apart) that meet a case stay ``C``; both ends of such a segment
+lie within ``max_gap`` of ``C``, so they are kept, and every ping between two kept pings that meet ``C`` is
+kept too. A dropped ping lies outside every widened case stay, so dropping it can split a companion stay only
+between two different case stays' overlaps, never inside one, and never joins two stays. The evidence
+therefore reports overlap intervals, not the companion's full stay (which may extend beyond the buckets).
+With the dwell rule every bucket of the window is kept, because dwell totals need every stay in the cell.
 """
 
 # ruff: noqa: S608 - the SQL is assembled from integers and Dialect-rendered literals only, never from input text
@@ -40,6 +43,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fangkong.engine.dialect import Dialect
+
+BUCKET_US = 15 * 60 * 1_000_000
+"""Width of the time buckets that pre-filter companion pings; any width keeps results exact, this one is fast."""
 
 
 @dataclass(frozen=True)
@@ -106,28 +112,35 @@ def companion_steps(dialect: Dialect, bounds: CompanionBounds) -> list[Step]:
             """,
         ),
     ]
+    # Time buckets of the cases' presence per cell, widened by max_gap: companion pings outside them cannot
+    # touch an overlap (see the module docstring), so they are dropped before the expensive sessionising.
+    bucket = BUCKET_US
     if dwell:
-        range_sql = f"""
-            SELECT cell, {b.window_start_us} AS lo, {b.window_end_us} AS hi
-            FROM case_stays GROUP BY cell
-        """
+        low, high = str(b.window_start_us), str(b.window_end_us)
     else:
-        range_sql = f"""
-            SELECT cell, MIN(s) - {gap} AS lo, MAX(e) + {gap} AS hi
-            FROM case_stays GROUP BY cell
-        """
-    steps.append(Step("cell_ranges", range_sql))
+        low, high = f"s - {gap}", f"e + {gap}"
+    steps.append(
+        Step(
+            "case_buckets",
+            f"""
+            SELECT DISTINCT cell, b
+            FROM (
+                SELECT cell, {d.int_range(d.int_div(low, bucket), d.int_div(high, bucket))} AS b
+                FROM case_stays
+            ) AS expanded
+            """,
+        )
+    )
 
     companion_pings = f"""(
         SELECT p.phone, p.cell, p.t
         FROM (
             SELECT phone, cell, {d.epoch_us("ts")} AS t
             FROM pings
-            WHERE {in_window} AND cell IN (SELECT cell FROM cell_ranges)
+            WHERE {in_window} AND cell IN (SELECT cell FROM case_stays)
         ) AS p
-        JOIN cell_ranges AS r ON p.cell = r.cell
-        WHERE p.t >= r.lo AND p.t <= r.hi
-          AND p.phone NOT IN (SELECT phone FROM cases)
+        JOIN case_buckets AS k ON p.cell = k.cell AND {d.int_div("p.t", bucket)} = k.b
+        WHERE p.phone NOT IN (SELECT phone FROM cases)
     ) AS companion_pings"""
     steps.append(Step("companion_stays", stays_sql(companion_pings, b.max_gap_us, d)))
 
