@@ -185,6 +185,7 @@ def companion_steps(dialect: Dialect, bounds: CompanionBounds) -> list[Step]:
                 ) AS pairs
             ) AS totals
             WHERE total >= {b.min_overlap_us}
+            ORDER BY case_phone, total DESC, companion_phone, overlap_start, cell, case_start
             """,
         )
     )
