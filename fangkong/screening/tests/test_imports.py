@@ -41,6 +41,15 @@ MESSY_ROWS = [
 
 
 @pytest.fixture(autouse=True)
+def _english_messages() -> Any:
+    """These tests read the (English) message texts; the interface default is Chinese."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 

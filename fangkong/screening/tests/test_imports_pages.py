@@ -52,7 +52,7 @@ def test_upload_map_and_import(client, make_user, django_capture_on_commit_callb
     result = client.get(started["Location"]).content.decode()
     assert 'data-status="succeeded"' in result and PoolEntry.objects.count() == 4
     again = upload(client, MESSY_ROWS)
-    assert again.status_code == 400 and "already imported" in again.content.decode()
+    assert again.status_code == 400 and "再次导入不会改变任何数据" in again.content.decode()  # "already imported"
 
 
 def test_errors_are_listed_and_downloadable(client, make_user, django_capture_on_commit_callbacks):
