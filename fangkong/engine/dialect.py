@@ -12,7 +12,7 @@ sorts), and Spark has the same higher-order functions under other names: that is
 renders.
 
 Why not sqlglot: it is not a dependency, and TECH-NOTES measured it translating ``epoch_ms(ts)`` and
-``list(x ORDER BY y)`` *wrongly and silently*. Two small methods are easier to trust than a transpiler.
+``list(x ORDER BY y)`` *wrongly and silently*. A handful of small, tested methods are easier to trust than a transpiler.
 
 Times inside the queries are integers (microseconds since the epoch, UTC): comparisons and sums of integers
 give identical results on both engines, where floating-point minutes or engine-specific interval types would
