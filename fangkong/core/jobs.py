@@ -58,10 +58,6 @@ def job_handler(kind: str, *, queue: str = "default") -> Callable[[Handler], Han
     return register
 
 
-def handler_kinds() -> list[str]:
-    return sorted(_handlers)
-
-
 def start_job(kind: str, *, params: dict[str, Any], by: User | None, division_path: str | None = None) -> Job:
     """Create the job row and enqueue it once the surrounding transaction commits."""
     if kind not in _handlers:

@@ -217,13 +217,11 @@ def _add_source(person: Person, *, data: PersonInput, source: str, reference: st
 def _queue_possible_matches(person: Person) -> list[MergeCandidate]:
     if not person.phone:
         return []
-    matches = (
-        Person.objects.filter(name=person.name, phone=person.phone, merged_into__isnull=True)
-        .exclude(pk=person.pk)
-        .exclude(primary_document_kind=person.primary_document_kind, primary_document_number__gt="")
-        if person.primary_document_number
-        else Person.objects.filter(name=person.name, phone=person.phone, merged_into__isnull=True).exclude(pk=person.pk)
+    matches = Person.objects.filter(name=person.name, phone=person.phone, merged_into__isnull=True).exclude(
+        pk=person.pk
     )
+    if person.primary_document_number:  # two different numbers of the same document kind are two people
+        matches = matches.exclude(primary_document_kind=person.primary_document_kind, primary_document_number__gt="")
     reason = str(_("Same name and mobile number, no shared document"))
     return [
         MergeCandidate.objects.get_or_create(person=person, other=other, defaults={"reason": reason})[0]

@@ -310,14 +310,6 @@ def record_quarantined(person: Person, *, central: bool, by: User | None, note: 
 
 
 @transaction.atomic
-def record_health_monitoring(person: Person, *, by: User | None, note: str = "") -> PoolEntry | None:
-    entry = _open_entry(person)
-    if entry is None:
-        return None
-    return _move(entry, S.HEALTH_MONITORING, by=by, note=note)
-
-
-@transaction.atomic
 def record_released(person: Person, *, by: User | None, note: str = "") -> PoolEntry | None:
     entry = _open_entry(person)
     if entry is None:
