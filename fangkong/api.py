@@ -12,7 +12,9 @@ from fangkong.core.api import router as core_router
 from fangkong.core.api_access import API_AUTH
 from fangkong.core.errors import DomainError
 from fangkong.people.api import router as people_router
+from fangkong.quarantine.api import router as quarantine_router
 from fangkong.screening.api import router as screening_router
+from fangkong.testing.api import router as testing_router
 from fangkong.tracing.api import router as tracing_router
 
 api = NinjaAPI(
@@ -26,6 +28,8 @@ api.add_router("/", core_router)
 api.add_router("/people/", people_router)
 api.add_router("/screening/", screening_router)
 api.add_router("/cases/", tracing_router)
+api.add_router("/testing/", testing_router)
+api.add_router("/quarantine/", quarantine_router)
 
 
 @api.exception_handler(DomainError)

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "fangkong.people",
     "fangkong.screening",
     "fangkong.tracing",
+    "fangkong.testing",
+    "fangkong.quarantine",
     "fangkong.command",
 ]
 

@@ -15,6 +15,8 @@ urlpatterns = [
     path("screening/", include("fangkong.screening.urls")),
     path("report/", include("fangkong.screening.selfreport.urls")),
     path("tracing/", include("fangkong.tracing.urls")),
+    path("testing/", include("fangkong.testing.urls")),
+    path("quarantine/", include("fangkong.quarantine.urls")),
     path("core/", include("fangkong.core.urls")),
     path("command/", include("fangkong.command.urls")),
     path("messages/", include("fangkong.notify.urls")),

@@ -7,6 +7,7 @@ community-B record to a community-A user, or lets a write through to a record ou
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import re
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
@@ -90,6 +92,21 @@ def app_endpoints() -> list[Endpoint]:
     return [e for e in walk() if not e.route.startswith("admin/")]
 
 
+def app_matrix_modules() -> list[Any]:
+    """Each app may add its own records to the world and its own tables to the snapshot in
+    `fangkong/<app>/tests/matrix.py`, with `world(tree, register, hq) -> {kwarg: (own_id, other_id)}` and
+    `snapshot() -> tuple`; this file then needs no edit when an app adds a URL kwarg."""
+    modules = []
+    for config in apps.get_app_configs():
+        if config.name.startswith("fangkong."):
+            try:
+                modules.append(importlib.import_module(f"{config.name}.tests.matrix"))
+            except ModuleNotFoundError as error:
+                if error.name != f"{config.name}.tests.matrix":
+                    raise
+    return modules
+
+
 @pytest.fixture
 def world(tree, register, make_user):
     """Two communities of one street, each with one person, a merge candidate and a job."""
@@ -133,6 +150,10 @@ def world(tree, register, make_user):
             Job.objects.create(kind=PLAN_JOB, division=tree["b"], params=PLAN_PARAMS).pk,
         ),
     }
+    for module in app_matrix_modules():
+        added = module.world(tree=tree, register=register, hq=hq)
+        assert not set(added) & set(objects), f"{module.__name__} redefines {set(added) & set(objects)}"
+        objects.update(added)
     return objects
 
 
@@ -177,6 +198,7 @@ def snapshot() -> tuple[Any, ...]:
         tuple(PoolEntry.objects.order_by("pk").values_list("state", "division_id")),
         PoolEvent.objects.count(),
         tuple(Contact.objects.order_by("pk").values_list("status", flat=True)),
+        *(module.snapshot() for module in app_matrix_modules()),
     )
 
 
