@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "fangkong.notify",
     "fangkong.people",
     "fangkong.screening",
+    "fangkong.venues",
     "fangkong.tracing",
     "fangkong.testing",
     "fangkong.quarantine",

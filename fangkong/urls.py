@@ -15,6 +15,7 @@ urlpatterns = [
     path("screening/", include("fangkong.screening.urls")),
     path("report/", include("fangkong.screening.selfreport.urls")),
     path("tracing/", include("fangkong.tracing.urls")),
+    path("venues/", include("fangkong.venues.urls")),
     path("testing/", include("fangkong.testing.urls")),
     path("quarantine/", include("fangkong.quarantine.urls")),
     path("core/", include("fangkong.core.urls")),
