@@ -115,19 +115,23 @@ def _containable(key: str) -> bool:
     return len(key) > 3 if key.isascii() else len(key) > 1
 
 
-def suggest_mapping(headers: list[str], remembered: dict[str, str] | None = None) -> dict[str, str]:
+def suggest_mapping(
+    headers: list[str], remembered: dict[str, str] | None = None, *, fields: tuple[ListField, ...] = FIELDS
+) -> dict[str, str]:
     """A field → header mapping: the remembered layout where its headers are present, else synonyms (exact
-    first, then a header containing a synonym). Each header serves one field at most."""
+    first, then a header containing a synonym). Each header serves one field at most. `fields` lets another
+    kind of file (venue check-ins) use the same matching with its own fields."""
     mapping: dict[str, str] = {}
     used: set[str] = set()
     present = set(headers)
+    names = {spec.name for spec in fields}
     for field, header in (remembered or {}).items():
-        if field in FIELD_NAMES and header in present and header not in used:
+        if field in names and header in present and header not in used:
             mapping[field] = header
             used.add(header)
     keys = {header: header_key(header) for header in headers}
     for exact in (True, False):
-        for spec in FIELDS:
+        for spec in fields:
             if spec.name in mapping:
                 continue
             for synonym in spec.synonyms:

@@ -145,31 +145,37 @@ def _aware(day: date, at: time | None = None) -> datetime:
     return datetime.combine(day, at or time(0), tzinfo=CHINA_TIME_ZONE)
 
 
+def moment(value: Any) -> datetime:
+    """A cell as an aware datetime in China time; a date alone is its midnight. Raises ParseError (its code
+    keys DATE_MESSAGES), so each field words its own message."""
+    if is_blank(value):
+        raise ParseError(ParseErrorCode.EMPTY, value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=CHINA_TIME_ZONE)
+    if isinstance(value, date):
+        return _aware(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        day = parse_date(value)
+        fraction = float(value) - math.floor(float(value)) if 1 <= float(value) < 10_000_000 else 0.0
+        return _aware(day) + timedelta(seconds=round(fraction * 86400))
+    text = normalize_text(value)
+    at = None
+    match = _TIME_TAIL.search(text)
+    if match:
+        hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise ParseError(ParseErrorCode.FORMAT, value)
+        at = time(hour, minute, second)
+        text = text[: match.start()].strip()
+    return _aware(parse_date(text), at)
+
+
 def arrival(value: Any, *, now: datetime) -> datetime | None:
     """An aware datetime in China time; a date alone is its midnight. Empty is allowed (None)."""
     if is_blank(value):
         return None
     try:
-        if isinstance(value, datetime):
-            result = value if value.tzinfo else value.replace(tzinfo=CHINA_TIME_ZONE)
-        elif isinstance(value, date):
-            result = _aware(value)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            day = parse_date(value)
-            fraction = float(value) - math.floor(float(value)) if 1 <= float(value) < 10_000_000 else 0.0
-            result = _aware(day) + timedelta(seconds=round(fraction * 86400))
-        else:
-            text = normalize_text(value)
-            at = None
-            match = _TIME_TAIL.search(text)
-            if match:
-                hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
-                if hour > 23 or minute > 59 or second > 59:
-                    raise ParseError(ParseErrorCode.FORMAT, value)
-                at = time(hour, minute, second)
-                text = text[: match.start()].strip()
-            day_part = text
-            result = _aware(parse_date(day_part), at)
+        result = moment(value)
     except ParseError as error:
         raise CellError(_("Invalid arrival date: %(reason)s") % {"reason": DATE_MESSAGES[error.code]}) from error
     if result > now + timedelta(days=1):
