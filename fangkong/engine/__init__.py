@@ -2,6 +2,7 @@
 
 from fangkong.engine import CaseWindow, find_companions
 table = find_companions("/data/pings", [CaseWindow(phone, start, end)], as_of=now)
+coverage = reconcile_round(RoundData(residents=..., samples=..., exemptions=..., positive_tubes=..., areas=...))
 
 The query is defined once (:mod:`fangkong.engine.query`) and rendered for each backend by a small dialect
 layer (:mod:`fangkong.engine.dialect`); docs/engine.md explains the definitions and the evidence schema.
@@ -15,6 +16,7 @@ from fangkong.engine.companions import (
     companion_evidence,
     find_companions,
 )
+from fangkong.engine.coverage import RoundCoverage, RoundData, reconcile_round
 
 __all__ = [
     "EVIDENCE_SCHEMA",
@@ -22,7 +24,10 @@ __all__ = [
     "Backend",
     "CaseWindow",
     "DuckDBBackend",
+    "RoundCoverage",
+    "RoundData",
     "SparkBackend",
     "companion_evidence",
     "find_companions",
+    "reconcile_round",
 ]

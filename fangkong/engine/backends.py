@@ -11,7 +11,7 @@ from __future__ import annotations
 import glob
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; pyspark is an optional extr
     from pyspark.sql import SparkSession
 
 PingsPath = str | os.PathLike[str]
+Source = str | os.PathLike[str] | pa.Table
+"""An input of :meth:`Backend.run_steps`: a Parquet data set (file, directory or glob) or an Arrow table."""
 
 
 class Backend(Protocol):
@@ -34,6 +36,10 @@ class Backend(Protocol):
     def dialect(self) -> Dialect: ...
 
     def run(self, pings: PingsPath, cases: pa.Table, steps: Sequence[Step]) -> pa.Table: ...
+
+    def run_steps(
+        self, inputs: Mapping[str, Source], steps: Sequence[Step], outputs: Sequence[Step]
+    ) -> dict[str, pa.Table]: ...
 
 
 def parquet_files(pings: PingsPath) -> str:
@@ -98,6 +104,27 @@ class DuckDBBackend:
                 cursor.execute(f"CREATE TEMP TABLE {step.name} AS {step.sql}")
             result: pa.Table = cursor.sql(steps[-1].sql).to_arrow_table()
             return result
+        finally:
+            cursor.close()
+
+    def run_steps(
+        self, inputs: Mapping[str, Source], steps: Sequence[Step], outputs: Sequence[Step]
+    ) -> dict[str, pa.Table]:
+        """The general form of :meth:`run`: named inputs (Parquet scanned in place, Arrow tables read without a
+        copy), every step materialised as a temporary table, and each output query fetched as Arrow."""
+        cursor = self._connection.cursor()
+        try:
+            for name, source in inputs.items():
+                if isinstance(source, pa.Table):
+                    cursor.register(name, source)
+                else:
+                    cursor.execute(
+                        f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet("  # noqa: S608 - quoted path
+                        f"{_sql_string(parquet_files(source))}, hive_partitioning = false)"
+                    )
+            for step in steps:
+                cursor.execute(f"CREATE TEMP TABLE {step.name} AS {step.sql}")
+            return {output.name: cursor.sql(output.sql).to_arrow_table() for output in outputs}
         finally:
             cursor.close()
 
@@ -169,6 +196,33 @@ class SparkBackend:
                     frame.createOrReplaceTempView(step.name)
                 result: pa.Table = spark.sql(steps[-1].sql).toArrow()
                 return result
+            finally:
+                for frame in created:
+                    frame.unpersist()
+                for name in names:
+                    spark.catalog.dropTempView(name)
+
+    def run_steps(
+        self, inputs: Mapping[str, Source], steps: Sequence[Step], outputs: Sequence[Step]
+    ) -> dict[str, pa.Table]:
+        """As :meth:`DuckDBBackend.run_steps`: inputs become temporary views, steps cached views."""
+        with self._lock:
+            spark = self.session()
+            created: list[Any] = []
+            names = [*inputs, *(step.name for step in steps)]
+            try:
+                for name, source in inputs.items():
+                    if isinstance(source, pa.Table):
+                        frame = spark.createDataFrame(source)
+                    else:
+                        frame = spark.read.parquet(*_spark_paths(source))
+                    frame.createOrReplaceTempView(name)
+                for step in steps:
+                    frame = spark.sql(step.sql).cache()
+                    frame.count()
+                    created.append(frame)
+                    frame.createOrReplaceTempView(step.name)
+                return {output.name: spark.sql(output.sql).toArrow() for output in outputs}
             finally:
                 for frame in created:
                     frame.unpersist()
