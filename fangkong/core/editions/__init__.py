@@ -226,6 +226,15 @@ class QuarantineSiteRules:
 
 
 @dataclass(frozen=True)
+class QuarantineMonitoringRules:
+    """Temperature and symptom checks of people in quarantine or home health monitoring."""
+
+    check_in_times: tuple[str, ...]  # local "HH:MM", one reading each (morning, afternoon)
+    fever_threshold_celsius: float  # a reading at or above it is a fever
+    report_within_minutes: int  # after a check-in time; later counts as not reporting
+
+
+@dataclass(frozen=True)
 class PolicyEdition:
     id: str
     name: str
@@ -245,6 +254,7 @@ class PolicyEdition:
     companion: CompanionRules
     venues: VenueRules
     quarantine_sites: QuarantineSiteRules
+    quarantine_monitoring: QuarantineMonitoringRules
     # Dotted names of the settings changed by with_overrides(), for display and audit; empty for a national one.
     overridden: tuple[str, ...] = ()
 
@@ -356,6 +366,14 @@ def _check_values(edition: PolicyEdition) -> None:
         fail("certificate.valid_hours must be at least 1")
     if not 0 < edition.venues.capacity_cap_percent <= 100:
         fail("venues.capacity_cap_percent must be within 1..100")
+    monitoring = edition.quarantine_monitoring
+    times = monitoring.check_in_times
+    if not times or any(len(t) != 5 or t[2] != ":" or not (t[:2] + t[3:]).isdigit() for t in times):
+        fail("quarantine_monitoring.check_in_times must list times as HH:MM")
+    if any(int(t[:2]) > 23 or int(t[3:]) > 59 for t in times) or list(times) != sorted(set(times)):
+        fail("quarantine_monitoring.check_in_times must be valid times, increasing without repeats")
+    if not 35.0 <= monitoring.fever_threshold_celsius <= 40.0:
+        fail("quarantine_monitoring.fever_threshold_celsius must be within 35..40")
 
 
 def _from_table(table: Mapping[str, Any]) -> PolicyEdition:
@@ -481,6 +499,7 @@ __all__ = [
     "InboundTravellerRules",
     "InvestigationRules",
     "PolicyEdition",
+    "QuarantineMonitoringRules",
     "QuarantineSiteRules",
     "RiskAreaArrivalRules",
     "RiskZoneRules",
