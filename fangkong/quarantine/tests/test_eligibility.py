@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fangkong.quarantine.release import Blocker, TestOutcome, eligibility
+from fangkong.quarantine.eligibility import Blocker, TestOutcome, eligibility
 
 START, END = date(2021, 8, 1), date(2021, 8, 15)
 
