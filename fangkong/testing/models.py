@@ -637,3 +637,7 @@ class DeviceBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}/{self.key}"
+
+
+# Round coverage results live with their code in testing.coverage; imported here so Django registers them.
+from fangkong.testing.coverage.models import CommunityCoverage, RoundCoverageRun, UncoveredPerson  # noqa: E402, F401

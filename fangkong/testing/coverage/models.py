@@ -1,0 +1,109 @@
+"""Stored results of a round's coverage reconciliation: one run (totals, hourly progress, timings), its counts
+per community, and the people it found uncovered (untested, or bedridden and waiting for door-to-door sampling).
+
+Rows are written by `testing.coverage.services.store_reconciliation` only; a new run of a round replaces the
+previous run's person lists (counts of earlier runs stay, for the history of a round's progress).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.models import Job, jurisdiction_key
+from fangkong.people.models import Person
+from fangkong.testing.models import TestRound
+
+
+class CoverageCounts(models.Model):
+    """The counts the engine returns for a community or a whole round."""
+
+    residents = models.PositiveIntegerField(_("residents"), default=0)
+    tested = models.PositiveIntegerField(_("tested"), default=0)
+    untested = models.PositiveIntegerField(_("untested"), default=0)
+    door_to_door = models.PositiveIntegerField(_("door-to-door pending"), default=0)
+    exempt_infant = models.PositiveIntegerField(_("exempt: infants"), default=0)
+    exempt_away = models.PositiveIntegerField(_("exempt: away"), default=0)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def coverage_percent(self) -> float:
+        """Tested share of the residents who must be tested (everyone but excused infants and people away)."""
+        due = self.residents - self.exempt_infant - self.exempt_away
+        return 100.0 * self.tested / due if due > 0 else 100.0
+
+
+class RoundCoverageRun(CoverageCounts):
+    """One reconciliation of a round: totals over its area, hourly progress per county, the recall check and
+    where the time went (extract, engine, store)."""
+
+    SCOPE_FIELD: ClassVar[str] = "division__path"
+
+    round = models.ForeignKey(
+        TestRound, on_delete=models.CASCADE, related_name="coverage_runs", verbose_name=_("round")
+    )
+    division = jurisdiction_key(_("area"))
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    computed_at = models.DateTimeField(_("computed"))
+    recall_people = models.PositiveIntegerField(_("people in positive tubes"), default=0)
+    recall_not_listed = models.JSONField(_("in a positive tube but on no recall list"), default=list)
+    hourly = models.JSONField(_("hourly progress per county"), default=dict)
+    timings = models.JSONField(_("timings (s)"), default=dict)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [models.Index(fields=["round", "computed_at"], name="coverage_run_round_time_idx")]
+        verbose_name = _("round coverage run")
+        verbose_name_plural = _("round coverage runs")
+
+    def __str__(self) -> str:
+        return f"{self.round_id} {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class CommunityCoverage(CoverageCounts):
+    """A run's counts for one community (or whatever division the residents' home is)."""
+
+    SCOPE_FIELD: ClassVar[str] = "division__path"
+
+    run = models.ForeignKey(
+        RoundCoverageRun, on_delete=models.CASCADE, related_name="communities", verbose_name=_("run")
+    )
+    division = jurisdiction_key(_("community"))
+
+    class Meta:
+        ordering = ["run_id", "division_id"]
+        constraints = [models.UniqueConstraint(fields=["run", "division"], name="community_coverage_once")]
+        verbose_name = _("community coverage")
+        verbose_name_plural = _("community coverage")
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.division_id} {self.tested}/{self.residents}"
+
+
+class UncoveredKind(models.TextChoices):
+    UNTESTED = "untested", _("Not tested")
+    DOOR_TO_DOOR = "door_to_door", _("Bedridden: door-to-door sampling")
+
+
+class UncoveredPerson(models.Model):
+    """A resident the run found not covered, in their home community's list."""
+
+    SCOPE_FIELD: ClassVar[str] = "division__path"
+
+    run = models.ForeignKey(RoundCoverageRun, on_delete=models.CASCADE, related_name="uncovered", verbose_name=_("run"))
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", verbose_name=_("person"))
+    division = jurisdiction_key(_("community"))
+    kind = models.CharField(_("list"), max_length=12, choices=UncoveredKind.choices)
+
+    class Meta:
+        ordering = ["run_id", "division_id", "person_id"]
+        indexes = [models.Index(fields=["run", "kind", "division"], name="uncovered_run_kind_idx")]
+        verbose_name = _("uncovered resident")
+        verbose_name_plural = _("uncovered residents")
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.person_id} {self.kind}"
