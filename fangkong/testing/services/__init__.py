@@ -1,0 +1,68 @@
+"""Every state change of the testing app, by topic. Import from here: `from fangkong.testing import services`.
+
+- sampling: `register_sample`, `register_samples` (device batches, idempotent), `close_tube`
+- custody: `hand_over`, `confirm_receipt`, `receive_missing_tube`
+- results: `import_results` (API rows), `import_result_file` (.csv/.xlsx/.xls), `check_rows`, `map_columns`
+- recall: `record_retest` (and `open_recall` / `resolve_retest`, called by the result import)
+- rounds: `create_site`, `add_sampler`, `create_round`, `set_round_status`, `record_exemption`,
+  `set_lab_capacity`
+
+docs/testing.md describes the rules and the signatures.
+"""
+
+from fangkong.testing.services.common import TestingError, TestingErrorCode
+from fangkong.testing.services.custody import confirm_receipt, hand_over, receive_missing_tube
+from fangkong.testing.services.recall import open_recall, record_retest, resolve_retest
+from fangkong.testing.services.results import (
+    ResultRow,
+    check_rows,
+    import_result_file,
+    import_results,
+    map_columns,
+)
+from fangkong.testing.services.rounds import (
+    add_sampler,
+    create_round,
+    create_site,
+    record_exemption,
+    set_lab_capacity,
+    set_round_status,
+)
+from fangkong.testing.services.sampling import (
+    BatchResult,
+    ItemAccepted,
+    ItemError,
+    SampleItem,
+    close_tube,
+    register_sample,
+    register_samples,
+)
+
+__all__ = [
+    "BatchResult",
+    "ItemAccepted",
+    "ItemError",
+    "ResultRow",
+    "SampleItem",
+    "TestingError",
+    "TestingErrorCode",
+    "add_sampler",
+    "check_rows",
+    "close_tube",
+    "confirm_receipt",
+    "create_round",
+    "create_site",
+    "hand_over",
+    "import_result_file",
+    "import_results",
+    "map_columns",
+    "open_recall",
+    "receive_missing_tube",
+    "record_exemption",
+    "record_retest",
+    "register_sample",
+    "register_samples",
+    "resolve_retest",
+    "set_lab_capacity",
+    "set_round_status",
+]

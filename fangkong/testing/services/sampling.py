@@ -1,0 +1,768 @@
+"""Sampling: a scan of a person's code and a tube barcode becomes a Sample in that tube.
+
+Rules (each refused with a field and a code, see `TestingErrorCode` and `codes.CodeErrorCode`):
+- the tube barcode must have the barcode format (`codes.normalize_barcode`); a tube is created by its first scan
+  at a site in a round, with the round's pool size as capacity, and closes when it holds that many swabs;
+- a barcode belongs to one site and one round forever: scanning it anywhere else is `tube_used`; a closed (or
+  handed-over, resulted…) tube is `tube_closed`; a scan into a full tube is `tube_full` — the slot counter
+  moves under a row lock (`select_for_update`), and a check constraint forbids over-filling in the database;
+- the person is found by resident ID number or by personal QR (`codes.parse_person_code`); an unknown ID
+  number with a name is registered on the spot (single scans through `people.services.register_person`,
+  batches through `people.services.bulk_resolve_people`) and flagged `registered_on_spot`; without a name it
+  is `person_unknown`;
+- a second swab of the same person in the same round is stored with `is_duplicate` (it is physically in its
+  tube) and a `duplicate_in_round` flag pointing at the first one — never silently;
+- `sampled_at` must fall inside the round's window and not in the future (devices upload late, not early).
+
+Idempotency: each item may carry the device's own key; an item whose (device, key) is already stored is
+answered as `replayed` with the stored sample and changes nothing. A whole batch may carry a batch key: the
+(device, key) pair is stored with the response (`DeviceBatch`), a retry returns that response unchanged, and
+the same key with a different body is refused (409). A concurrent retry waits on the unique index and then
+gets the stored response.
+
+A batch is one transaction: the good items are applied, the bad ones are reported (index, field, code,
+message) and nothing of theirs is written. The bulk path makes a fixed number of queries per batch, not per
+item: people resolved in bulk, tubes created with one INSERT … ON CONFLICT DO NOTHING and locked in barcode
+order (a consistent order, so two devices cannot deadlock), samples with one bulk INSERT, slot counters with
+one bulk UPDATE, one audit row. If a concurrent batch wins a race on a unique constraint (the same person in
+the same round at the same moment), the batch's savepoint rolls back and the allocation is recomputed once
+with what was committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fangkong.core import audit, phones
+from fangkong.core.errors import ConflictError
+from fangkong.core.models import Division, DivisionLevel, User
+from fangkong.core.roles import Capability
+from fangkong.core.text import normalize_text
+from fangkong.people.models import DocumentKind, Person, PersonDocument
+from fangkong.people.services import BulkPerson, bulk_add_sources, bulk_resolve_people, register_person
+from fangkong.people.validation import PersonInput
+from fangkong.testing.codes import CodeError, PersonCode, normalize_barcode, parse_person_code
+from fangkong.testing.models import (
+    DeviceBatch,
+    FlagKind,
+    RoundStatus,
+    Sample,
+    SamplePurpose,
+    Sampler,
+    SamplingFlag,
+    SamplingSite,
+    TestRound,
+    Tube,
+    TubeStatus,
+)
+from fangkong.testing.services.common import TestingError, TestingErrorCode, code_of, require, require_in_scope
+
+MAX_BATCH_ITEMS = 2000
+FUTURE_SLACK = timedelta(minutes=10)  # device clocks drift; later than this is a wrong clock, refused
+PERSON_SOURCE = "testing"
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class SampleItem:
+    """One scan as a device or the station page sends it."""
+
+    person_code: str
+    tube_barcode: str
+    sampled_at: datetime | None = None  # default: now
+    key: str = ""  # the device's own id for this scan (idempotency); empty = none
+    name: str = ""  # for an unknown person: registered on the spot with this name
+    phone: str = ""
+    home_division: str = ""  # community path of an unknown person; default the site's community
+    sampler_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ItemError:
+    index: int
+    field: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ItemAccepted:
+    index: int
+    sample_id: int
+    person_id: int
+    tube_barcode: str
+    is_duplicate: bool  # a second swab in this round: stored and flagged
+    tube_closed: bool  # this scan filled the tube
+    person_created: bool  # registered on the spot
+    replayed: bool = False  # already registered earlier (same device + key): nothing changed
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    accepted: tuple[ItemAccepted, ...]
+    failed: tuple[ItemError, ...]
+    batch_id: int | None = None
+    replayed: bool = False  # the whole batch is a retry: this is the stored response
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "replayed": self.replayed,
+            "accepted_count": len(self.accepted),
+            "failed_count": len(self.failed),
+            "accepted": [asdict(item) for item in self.accepted],
+            "failed": [asdict(item) for item in self.failed],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, replayed: bool) -> BatchResult:
+        return cls(
+            accepted=tuple(ItemAccepted(**item) for item in data.get("accepted", [])),
+            failed=tuple(ItemError(**item) for item in data.get("failed", [])),
+            batch_id=data.get("batch_id"),
+            replayed=replayed,
+        )
+
+
+@dataclass
+class _Row:
+    index: int
+    item: SampleItem
+    barcode: str = ""
+    code: PersonCode = field(default_factory=PersonCode)
+    sampled_at: datetime | None = None
+    person_id: int | None = None
+    person_created: bool = False
+
+
+def _check_site_and_round(site: SamplingSite, test_round: TestRound, by: User | None) -> None:
+    require(by, Capability.TESTING_SAMPLE)
+    require_in_scope(site.division_id, by)
+    if not str(site.division_id).startswith(str(test_round.division_id)):
+        raise TestingError(
+            _("This site is outside the round's area."), code=TestingErrorCode.OUTSIDE_ROUND, field="site"
+        )
+    if test_round.status == RoundStatus.PLANNED:
+        raise TestingError(
+            _("Round %(round)s has not started sampling.") % {"round": test_round.name},
+            code=TestingErrorCode.ROUND_NOT_OPEN,
+            field="round",
+        )
+    if not site.is_active:
+        raise TestingError(_("This sampling site is closed."), code=TestingErrorCode.INVALID, field="site")
+
+
+def _parse(rows: list[_Row], test_round: TestRound, sampler_ids: set[int], now: datetime) -> list[ItemError]:
+    """Format checks that need no database: barcode, person code, time, sampler."""
+    errors: list[ItemError] = []
+    for row in rows:
+        item = row.item
+        try:
+            row.barcode = normalize_barcode(item.tube_barcode)
+        except CodeError as error:
+            errors.append(ItemError(row.index, "tube_barcode", str(error.code), error.message))
+            continue
+        try:
+            row.code = parse_person_code(item.person_code)
+        except CodeError as error:
+            errors.append(ItemError(row.index, "person_code", str(error.code), error.message))
+            continue
+        at = item.sampled_at or now
+        if timezone.is_naive(at):
+            errors.append(
+                ItemError(row.index, "sampled_at", TestingErrorCode.SAMPLED_AT, _("Give the time with its time zone."))
+            )
+            continue
+        if at > now + FUTURE_SLACK:
+            errors.append(
+                ItemError(
+                    row.index,
+                    "sampled_at",
+                    TestingErrorCode.SAMPLED_AT,
+                    _("The sampling time is in the future; check the device's clock."),
+                )
+            )
+            continue
+        if not test_round.starts_at <= at <= test_round.ends_at:
+            errors.append(
+                ItemError(
+                    row.index,
+                    "sampled_at",
+                    TestingErrorCode.OUTSIDE_ROUND,
+                    _("The sampling time is outside round %(round)s.") % {"round": test_round.name},
+                )
+            )
+            continue
+        if item.sampler_id is not None and item.sampler_id not in sampler_ids:
+            errors.append(
+                ItemError(
+                    row.index, "sampler_id", TestingErrorCode.INVALID, _("This sampler does not work at this site.")
+                )
+            )
+            continue
+        if len(item.key) > 80:
+            errors.append(ItemError(row.index, "key", TestingErrorCode.INVALID, _("The item key is too long.")))
+            continue
+        row.sampled_at = at
+    return errors
+
+
+def _replays(rows: list[_Row], device_id: str) -> tuple[list[_Row], list[ItemAccepted]]:
+    """Items already stored under the same (device, key): answered from the database, not registered again."""
+    keys = sorted({row.item.key for row in rows if row.item.key})
+    if not keys:
+        return rows, []
+    stored = {
+        key: (pk, person_id, barcode, duplicate)
+        for key, pk, person_id, barcode, duplicate in Sample.objects.filter(
+            device_id=device_id, idempotency_key__in=keys
+        ).values_list("idempotency_key", "pk", "person_id", "tube__barcode", "is_duplicate")
+    }
+    fresh: list[_Row] = []
+    replayed: list[ItemAccepted] = []
+    for row in rows:
+        found = stored.get(row.item.key) if row.item.key else None
+        if found is None:
+            fresh.append(row)
+        else:
+            pk, person_id, barcode, duplicate = found
+            replayed.append(ItemAccepted(row.index, pk, person_id, barcode, duplicate, False, False, replayed=True))
+    return fresh, replayed
+
+
+def _person_details(row: _Row, site: SamplingSite, communities: set[str]) -> tuple[str, str, str] | ItemError:
+    """(name, phone, community) for registering an unknown person, or the error that prevents it."""
+    name = " ".join(normalize_text(row.item.name).split())
+    if not name:
+        return ItemError(
+            row.index,
+            "person_code",
+            TestingErrorCode.PERSON_UNKNOWN,
+            _("This person is not in the registry: enter their name to register them here."),
+        )
+    if len(name) > 100:
+        return ItemError(row.index, "name", TestingErrorCode.INVALID, _("The name is too long."))
+    phone = ""
+    if row.item.phone.strip():
+        try:
+            phone = phones.normalize_mobile(row.item.phone)
+        except phones.PhoneError:
+            return ItemError(row.index, "phone", TestingErrorCode.INVALID, _("Not a valid mainland mobile number."))
+    home = row.item.home_division.strip() or str(site.division_id)
+    if home not in communities:
+        return ItemError(row.index, "home_division", TestingErrorCode.INVALID, _("Choose a village or community."))
+    return name, phone, home
+
+
+def _resolve_people_in_bulk(rows: list[_Row], site: SamplingSite, by: User | None) -> list[ItemError]:
+    """Set `person_id` on every row whose person is known or can be registered; report the others."""
+    errors: list[ItemError] = []
+    numbers = sorted({row.code.document_number for row in rows if row.code.document_number})
+    known_numbers = set(
+        PersonDocument.objects.filter(kind=DocumentKind.RESIDENT_ID, number__in=numbers).values_list(
+            "number", flat=True
+        )
+    )
+    qr_ids = sorted({row.code.person_id for row in rows if row.code.person_id is not None})
+    registry = dict(Person.objects.filter(pk__in=qr_ids).values_list("pk", "merged_into_id"))
+    homes = {row.item.home_division.strip() for row in rows if row.item.home_division.strip()} | {str(site.division_id)}
+    communities = set(
+        Division.objects.filter(path__in=homes, level=DivisionLevel.COMMUNITY).values_list("path", flat=True)
+    )
+
+    wanted: list[BulkPerson] = []
+    by_number: dict[str, list[_Row]] = defaultdict(list)
+    for row in rows:
+        if row.code.person_id is not None:
+            if row.code.person_id not in registry:
+                errors.append(
+                    ItemError(
+                        row.index, "person_code", TestingErrorCode.PERSON_UNKNOWN, _("No person has this QR code.")
+                    )
+                )
+                continue
+            person_id = row.code.person_id
+            seen = {person_id}
+            while registry.get(person_id):  # merged away: the survivor is the person
+                person_id = int(registry[person_id] or 0)
+                if person_id in seen:
+                    break
+                seen.add(person_id)
+                if person_id not in registry:
+                    registry.update(Person.objects.filter(pk=person_id).values_list("pk", "merged_into_id"))
+            row.person_id = person_id
+            continue
+        number = row.code.document_number
+        if number not in known_numbers and number not in by_number:
+            details = _person_details(row, site, communities)
+            if isinstance(details, ItemError):
+                errors.append(details)
+                continue
+            name, phone, home = details
+            wanted.append(
+                BulkPerson(
+                    key=("document", DocumentKind.RESIDENT_ID, number),
+                    name=name,
+                    document_kind=DocumentKind.RESIDENT_ID,
+                    document_number=number,
+                    phone=phone,
+                    address="",
+                    home_division=home,
+                )
+            )
+            row.person_created = True
+        elif number in known_numbers:
+            wanted.append(
+                BulkPerson(
+                    key=("document", DocumentKind.RESIDENT_ID, number),
+                    name="",
+                    document_kind=DocumentKind.RESIDENT_ID,
+                    document_number=number,
+                    phone="",
+                    address="",
+                    home_division="",
+                )
+            )
+        by_number[number].append(row)
+    if wanted:
+        resolution = bulk_resolve_people(wanted)
+        created: list[int] = []
+        for number, number_rows in by_number.items():
+            person_id = resolution.person_of[("document", DocumentKind.RESIDENT_ID, number)]
+            for row in number_rows:
+                row.person_id = person_id
+            if number_rows[0].person_created:
+                created.append(person_id)
+        if created:
+            bulk_add_sources(
+                [(person_id, f"site:{site.pk}", {"site": site.name}) for person_id in created],
+                source=PERSON_SOURCE,
+                by=by,
+            )
+    return errors
+
+
+def _resolve_one(row: _Row, site: SamplingSite) -> None:
+    """The single-scan path: an unknown person goes through the registry's full identity resolution."""
+    if row.code.person_id is not None:
+        person = Person.objects.filter(pk=row.code.person_id).first()
+        if person is None:
+            raise TestingError(
+                _("No person has this QR code."), code=TestingErrorCode.PERSON_UNKNOWN, field="person_code"
+            )
+        while person.merged_into_id is not None:
+            person = Person.objects.get(pk=person.merged_into_id)
+        row.person_id = person.pk
+        return
+    document = (
+        PersonDocument.objects.filter(kind=DocumentKind.RESIDENT_ID, number=row.code.document_number)
+        .values_list("person_id", "person__merged_into_id")
+        .first()
+    )
+    if document is not None:
+        person_id, merged_into = document
+        while merged_into is not None:
+            person_id, merged_into = (
+                merged_into,
+                Person.objects.filter(pk=merged_into).values_list("merged_into_id", flat=True).first(),
+            )
+        row.person_id = person_id
+        return
+    communities = set(
+        Division.objects.filter(
+            path__in={row.item.home_division.strip() or str(site.division_id)}, level=DivisionLevel.COMMUNITY
+        ).values_list("path", flat=True)
+    )
+    details = _person_details(row, site, communities)
+    if isinstance(details, ItemError):
+        raise TestingError(details.message, code=TestingErrorCode(details.code), field=details.field)
+    name, phone, home = details
+    registration = register_person(
+        PersonInput(name=name, division=home, document_number=row.code.document_number, phone=phone or None),
+        source=PERSON_SOURCE,
+        reference=f"site:{site.pk}",
+        by=None,  # the sampler acts under TESTING_SAMPLE; the sample's audit row names them
+        check_scope=False,
+    )
+    row.person_id = registration.person.pk
+    row.person_created = registration.created
+
+
+def _allocate(
+    rows: list[_Row], site: SamplingSite, test_round: TestRound, by: User | None, device_id: str
+) -> tuple[list[ItemAccepted], list[ItemError], list[Sample]]:
+    """Lock the tubes, fill their slots in scan order, insert the samples and flags. Runs in a savepoint."""
+    errors: list[ItemError] = []
+    barcodes = sorted({row.barcode for row in rows})
+    first_scan: dict[str, datetime] = {}
+    for row in rows:
+        assert row.sampled_at is not None
+        first_scan[row.barcode] = min(first_scan.get(row.barcode, row.sampled_at), row.sampled_at)
+    Tube.objects.bulk_create(
+        [
+            Tube(
+                barcode=barcode,
+                round=test_round,
+                site=site,
+                division_id=site.division_id,
+                capacity=test_round.pool_size,
+                opened_at=first_scan[barcode],
+            )
+            for barcode in barcodes
+        ],
+        ignore_conflicts=True,
+    )
+    tubes = {
+        tube.barcode: tube for tube in Tube.objects.select_for_update().filter(barcode__in=barcodes).order_by("barcode")
+    }
+    person_ids = sorted({row.person_id for row in rows if row.person_id is not None})
+    first_sample = dict(
+        Sample.objects.filter(
+            round=test_round, purpose=SamplePurpose.ROUND, is_duplicate=False, person_id__in=person_ids
+        ).values_list("person_id", "pk")
+    )
+    in_batch: dict[int, int] = {}  # person → index of their first row in this batch
+    filled: dict[str, int] = {}
+    closed_by: dict[str, int] = {}  # barcode → index of the row that took the last slot
+    placed: list[tuple[_Row, Tube, bool, int, datetime]] = []
+    for row in rows:
+        tube = tubes[row.barcode]
+        if tube.round_id != test_round.pk or tube.site_id != site.pk:
+            errors.append(
+                ItemError(
+                    row.index,
+                    "tube_barcode",
+                    TestingErrorCode.TUBE_USED,
+                    _("Tube %(barcode)s was already used elsewhere; a barcode is never reused.")
+                    % {"barcode": row.barcode},
+                )
+            )
+            continue
+        if tube.status != TubeStatus.OPEN:
+            errors.append(
+                ItemError(
+                    row.index,
+                    "tube_barcode",
+                    TestingErrorCode.TUBE_CLOSED,
+                    _("Tube %(barcode)s is closed; take a new tube.") % {"barcode": row.barcode},
+                )
+            )
+            continue
+        count = filled.get(row.barcode, tube.sample_count)
+        if count >= tube.capacity:
+            errors.append(
+                ItemError(
+                    row.index,
+                    "tube_barcode",
+                    TestingErrorCode.TUBE_FULL,
+                    _("Tube %(barcode)s already holds %(capacity)d people; take a new tube.")
+                    % {"barcode": row.barcode, "capacity": tube.capacity},
+                )
+            )
+            continue
+        filled[row.barcode] = count + 1
+        if count + 1 >= tube.capacity:
+            closed_by[row.barcode] = row.index
+        assert row.person_id is not None
+        assert row.sampled_at is not None
+        duplicate = row.person_id in first_sample or row.person_id in in_batch
+        in_batch.setdefault(row.person_id, row.index)
+        placed.append((row, tube, duplicate, row.person_id, row.sampled_at))
+
+    actor = by if by is not None and by.pk else None
+    samples = [
+        Sample(
+            person_id=person_id,
+            tube=tube,
+            round=test_round,
+            site=site,
+            division_id=site.division_id,
+            purpose=SamplePurpose.ROUND,
+            is_duplicate=duplicate,
+            sampled_at=sampled_at,
+            sampler_id=row.item.sampler_id,
+            device_id=device_id,
+            idempotency_key=row.item.key,
+            recorded_by=actor,
+        )
+        for row, tube, duplicate, person_id, sampled_at in placed
+    ]
+    Sample.objects.bulk_create(samples, batch_size=1000)
+
+    closing: list[Tube] = []
+    for barcode, count in filled.items():
+        tube = tubes[barcode]
+        tube.sample_count = count
+        if count >= tube.capacity:
+            tube.status = TubeStatus.CLOSED
+            tube.closed_at = max(s.sampled_at for s in samples if s.tube_id == tube.pk)
+        closing.append(tube)
+    if closing:
+        Tube.objects.bulk_update(closing, ["sample_count", "status", "closed_at"], batch_size=500)
+
+    index_sample = {placement[0].index: sample for placement, sample in zip(placed, samples, strict=True)}
+    first_in_batch = {person_id: index_sample[index].pk for person_id, index in in_batch.items()}
+    flags: list[SamplingFlag] = []
+    accepted: list[ItemAccepted] = []
+    for (row, _tube, duplicate, _person, _at), sample in zip(placed, samples, strict=True):
+        assert row.person_id is not None
+        assert sample.pk is not None
+        if duplicate:
+            flags.append(
+                SamplingFlag(
+                    sample=sample,
+                    first_sample_id=first_sample.get(row.person_id, first_in_batch.get(row.person_id)),
+                    person_id=row.person_id,
+                    round=test_round,
+                    division_id=site.division_id,
+                    kind=FlagKind.DUPLICATE_IN_ROUND,
+                )
+            )
+        if row.person_created:
+            flags.append(
+                SamplingFlag(
+                    sample=sample,
+                    person_id=row.person_id,
+                    round=test_round,
+                    division_id=site.division_id,
+                    kind=FlagKind.REGISTERED_ON_SPOT,
+                )
+            )
+        accepted.append(
+            ItemAccepted(
+                index=row.index,
+                sample_id=sample.pk,
+                person_id=row.person_id,
+                tube_barcode=row.barcode,
+                is_duplicate=duplicate,
+                tube_closed=closed_by.get(row.barcode) == row.index,
+                person_created=row.person_created,
+            )
+        )
+    if flags:
+        SamplingFlag.objects.bulk_create(flags, batch_size=1000)
+    return accepted, errors, samples
+
+
+def _allocate_with_retry(
+    rows: list[_Row], site: SamplingSite, test_round: TestRound, by: User | None, device_id: str
+) -> tuple[list[ItemAccepted], list[ItemError], list[Sample]]:
+    for attempt in range(_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _allocate(rows, site, test_round, by, device_id)
+        except IntegrityError:
+            # A concurrent batch committed the same person-in-round or item key first; recompute with it.
+            if attempt == _ATTEMPTS - 1:
+                raise
+            fresh, _replayed = _replays(rows, device_id)
+            if len(fresh) != len(rows):
+                raise  # an item key raced in: the client's retry gets the stored samples
+    raise AssertionError("unreachable")
+
+
+def _request_digest(site: SamplingSite, test_round: TestRound, items: list[SampleItem]) -> str:
+    body = {
+        "site": site.pk,
+        "round": test_round.pk,
+        "items": [
+            {**asdict(item), "sampled_at": item.sampled_at.isoformat() if item.sampled_at else None} for item in items
+        ],
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _claim_batch(
+    site: SamplingSite, test_round: TestRound, items: list[SampleItem], *, device_id: str, key: str, by: User | None
+) -> tuple[DeviceBatch, BatchResult | None]:
+    """The batch row, or the stored response when (device, key) was seen before (then nothing else happens)."""
+    digest = _request_digest(site, test_round, items)
+    try:
+        with transaction.atomic():
+            batch = DeviceBatch.objects.create(
+                device_id=device_id,
+                key=key,
+                site=site,
+                division_id=site.division_id,
+                request_sha256=digest,
+                item_count=len(items),
+                created_by=by if by is not None and by.pk else None,
+            )
+    except IntegrityError:
+        stored = DeviceBatch.objects.get(device_id=device_id, key=key)
+        if stored.request_sha256 != digest:
+            raise ConflictError(
+                _("This batch key was already used for a different batch."),
+                code=TestingErrorCode.IDEMPOTENCY_MISMATCH,
+                field="key",
+            ) from None
+        return stored, BatchResult.from_dict(stored.response, replayed=True)
+    return batch, None
+
+
+@transaction.atomic
+def register_samples(
+    site: SamplingSite,
+    *,
+    test_round: TestRound,
+    items: list[SampleItem],
+    by: User | None,
+    device_id: str = "",
+    batch_key: str = "",
+) -> BatchResult:
+    """Register a batch of scans from one device at one site in one round (see the module docstring).
+
+    Whole-batch problems (permission, site outside the round, round not started, too many items, a batch key
+    reused for another body) raise; per-item problems are returned in `failed` while the good items apply.
+    With `batch_key`, a retry returns the stored result with `replayed=True`."""
+    _check_site_and_round(site, test_round, by)
+    if len(items) > MAX_BATCH_ITEMS:
+        raise TestingError(
+            _("A batch holds at most %(n)d scans.") % {"n": MAX_BATCH_ITEMS},
+            code=TestingErrorCode.BATCH_TOO_LARGE,
+            field="items",
+        )
+    if batch_key and not device_id:
+        raise TestingError(_("A batch key needs the device id."), field="device_id")
+    batch: DeviceBatch | None = None
+    if batch_key:
+        batch, stored = _claim_batch(site, test_round, items, device_id=device_id, key=batch_key, by=by)
+        if stored is not None:
+            return stored
+
+    now = timezone.now()
+    rows = [_Row(index=index, item=item) for index, item in enumerate(items)]
+    sampler_ids = set(Sampler.objects.filter(site=site).values_list("pk", flat=True))
+    failed = _parse(rows, test_round, sampler_ids, now)
+    bad = {error.index for error in failed}
+    rows = [row for row in rows if row.index not in bad]
+    rows, replayed = _replays(rows, device_id)
+    rows = _dedupe_keys(rows, failed)
+    failed += _resolve_people_in_bulk(rows, site, by)
+    bad = {error.index for error in failed}
+    rows = [row for row in rows if row.index not in bad]
+    accepted: list[ItemAccepted] = []
+    if rows:
+        accepted, allocation_errors, samples = _allocate_with_retry(rows, site, test_round, by, device_id)
+        failed += allocation_errors
+    result = BatchResult(
+        accepted=tuple(sorted([*accepted, *replayed], key=lambda item: item.index)),
+        failed=tuple(sorted(failed, key=lambda error: error.index)),
+        batch_id=batch.pk if batch is not None else None,
+    )
+    audit.record(
+        "testing.samples.register_batch",
+        by=by,
+        target=batch if batch is not None else site,
+        division_path=site.division_id,
+        changes={
+            "round": [None, test_round.pk],
+            "device": [None, device_id],
+            "accepted": [None, len(accepted)],
+            "replayed": [None, len(replayed)],
+            "duplicates": [None, sum(1 for item in accepted if item.is_duplicate)],
+            "registered_on_spot": [None, sum(1 for item in accepted if item.person_created)],
+            "failed": [None, len(result.failed)],
+        },
+    )
+    if batch is not None:
+        batch.accepted_count = len(result.accepted)
+        batch.failed_count = len(result.failed)
+        batch.response = result.as_dict()
+        batch.save(update_fields=["accepted_count", "failed_count", "response"])
+    return result
+
+
+def _dedupe_keys(rows: list[_Row], failed: list[ItemError]) -> list[_Row]:
+    """The same item key twice in one batch is a device bug; the second is refused, the first applies."""
+    seen: set[str] = set()
+    kept: list[_Row] = []
+    for row in rows:
+        key = row.item.key
+        if key and key in seen:
+            failed.append(
+                ItemError(
+                    row.index, "key", TestingErrorCode.INVALID, _("The same item key appears twice in the batch.")
+                )
+            )
+            continue
+        if key:
+            seen.add(key)
+        kept.append(row)
+    return kept
+
+
+def _as_error(error: ItemError) -> TestingError:
+    return TestingError(error.message, code=code_of(error.code), field=error.field, details=[asdict(error)])
+
+
+@transaction.atomic
+def register_sample(
+    site: SamplingSite,
+    *,
+    test_round: TestRound,
+    item: SampleItem,
+    by: User | None,
+    device_id: str = "",
+) -> ItemAccepted:
+    """One scan (the station page, a device online). Raises TestingError (with `field` and `code`) when the scan
+    is refused; returns the sample, flagged when it is a duplicate or a person registered on the spot. An item
+    with a key already stored for the device returns that sample (`replayed`)."""
+    _check_site_and_round(site, test_round, by)
+    row = _Row(index=0, item=item)
+    sampler_ids = set(Sampler.objects.filter(site=site).values_list("pk", flat=True)) if item.sampler_id else set()
+    errors = _parse([row], test_round, sampler_ids, timezone.now())
+    if errors:
+        raise _as_error(errors[0])
+    fresh, replayed = _replays([row], device_id)
+    if replayed:
+        return replayed[0]
+    _resolve_one(row, site)
+    accepted, allocation_errors, samples = _allocate_with_retry(fresh, site, test_round, by, device_id)
+    if allocation_errors:
+        raise _as_error(allocation_errors[0])
+    done = accepted[0]
+    audit.record(
+        "testing.sample.register",
+        by=by,
+        target=samples[0],
+        division_path=site.division_id,
+        changes={
+            "tube": [None, done.tube_barcode],
+            "round": [None, test_round.pk],
+            "person": [None, done.person_id],
+            "duplicate": [None, done.is_duplicate],
+            "registered_on_spot": [None, done.person_created],
+        },
+    )
+    return done
+
+
+@transaction.atomic
+def close_tube(tube: Tube, *, by: User | None) -> Tube:
+    """Close a tube before it is full (end of a shift, the last people of a queue)."""
+    require(by, Capability.TESTING_SAMPLE)
+    require_in_scope(tube.division_id, by)
+    tube = Tube.objects.select_for_update().get(pk=tube.pk)
+    if tube.status != TubeStatus.OPEN:
+        raise TestingError(_("This tube is not open."), code=TestingErrorCode.TUBE_STATE, field="tube")
+    tube.status = TubeStatus.CLOSED
+    tube.closed_at = timezone.now()
+    tube.save(update_fields=["status", "closed_at"])
+    audit.record(
+        "testing.tube.close",
+        by=by,
+        target=tube,
+        division_path=tube.division_id,
+        changes={"status": [TubeStatus.OPEN, TubeStatus.CLOSED], "samples": [None, tube.sample_count]},
+    )
+    return tube
