@@ -15,6 +15,7 @@ from fangkong.people.api import router as people_router
 from fangkong.quarantine.api import router as quarantine_router
 from fangkong.screening.api import router as screening_router
 from fangkong.testing.api import router as testing_router
+from fangkong.testing.certificates.api import router as certificates_router
 from fangkong.tracing.api import router as tracing_router
 
 api = NinjaAPI(
@@ -29,6 +30,7 @@ api.add_router("/people/", people_router)
 api.add_router("/screening/", screening_router)
 api.add_router("/cases/", tracing_router)
 api.add_router("/testing/", testing_router)
+api.add_router("/certificates/", certificates_router)
 api.add_router("/quarantine/", quarantine_router)
 
 

@@ -179,6 +179,13 @@ TASKS = {
 PINGS_DIR = Path(os.environ.get("FANGKONG_PINGS_DIR", VAR_DIR / "pings"))  # carrier location pings (Parquet)
 JOB_STALE_SECONDS = int(os.environ.get("FANGKONG_JOB_STALE_SECONDS", "120"))
 
+# Test certificates (Ed25519): see fangkong/testing/certificates/keys.py and docs/certificates.md. Keys are never
+# committed; without one, the first certificate generates it unless the site is served over HTTPS.
+CERTIFICATE_KEYS_DIR = Path(os.environ.get("FANGKONG_CERTIFICATE_KEYS_DIR", VAR_DIR / "certificate-keys"))
+CERTIFICATE_PRIVATE_KEY = os.environ.get("FANGKONG_CERTIFICATE_PRIVATE_KEY", "")  # PEM text, instead of the dir
+CERTIFICATE_ISSUER = os.environ.get("FANGKONG_CERTIFICATE_ISSUER", "Fangkong")
+CERTIFICATE_AUTOGENERATE_KEY = env_bool("FANGKONG_CERTIFICATE_AUTOGENERATE", not HTTPS)
+
 # Outbound messages: see fangkong/notify/backends.py.
 SMS_BACKEND = os.environ.get("FANGKONG_SMS_BACKEND", "fangkong.notify.backends.ConsoleSmsBackend")
 SMS_FILE_PATH = Path(os.environ.get("FANGKONG_SMS_FILE", VAR_DIR / "messages" / "sms.jsonl"))

@@ -17,6 +17,8 @@ urlpatterns = [
     path("tracing/", include("fangkong.tracing.urls")),
     path("venues/", include("fangkong.venues.urls")),
     path("testing/", include("fangkong.testing.urls")),
+    path("results/", include("fangkong.testing.certificates.resident_urls")),
+    path("certificates/", include("fangkong.testing.certificates.urls")),
     path("quarantine/", include("fangkong.quarantine.urls")),
     path("core/", include("fangkong.core.urls")),
     path("command/", include("fangkong.command.urls")),
