@@ -9,3 +9,4 @@ class TestingConfig(AppConfig):
 
     def ready(self) -> None:
         """Navigation entries and job handlers are registered here as the app's pages and jobs land."""
+        from fangkong.testing.coverage import services as coverage_services  # noqa: F401 - registers its job

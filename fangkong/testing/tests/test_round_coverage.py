@@ -1,0 +1,193 @@
+"""Round coverage on the platform: extract from the database, the engine's query, results stored per community.
+
+Rows are built as plain rows (a round's samples, tubes and results); the reconciliation reads them only.
+Runs on SQLite (cursor extraction) and, in CI's PostgreSQL run, through the packed-chunk extraction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from django.db import connection
+
+from fangkong.core.models import AuditEntry, Organization, OrganizationKind
+from fangkong.core.roles import Role
+from fangkong.testing.coverage import extract
+from fangkong.testing.coverage.models import CommunityCoverage, RoundCoverageRun, UncoveredKind, UncoveredPerson
+from fangkong.testing.coverage.services import reconcile_round_coverage, start_round_coverage
+from fangkong.testing.models import (
+    Exemption,
+    Recall,
+    RecallMember,
+    ResultValue,
+    Sample,
+    SamplingSite,
+    TestRound,
+    Tube,
+    TubeResult,
+    TubeStatus,
+)
+
+START = dt.datetime(2022, 4, 2, 0, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def world(tree: dict[str, Any], register: Any) -> dict[str, Any]:
+    """Community a: 6 residents, b: 3, c (other county): 2; a round over the city, 10-person tubes."""
+    phones = iter(range(13900000001, 13900000100))
+    people = {
+        where: [register(where, name=f"居民{where}{i}", phone=str(next(phones))) for i in range(n)]
+        for where, n in (("a", 6), ("b", 3), ("c", 2))
+    }
+    outsider = register("c", name="外来", phone=str(next(phones)))
+    test_round = TestRound.objects.create(
+        division=tree["city"], name="第一轮", starts_at=START, ends_at=START + dt.timedelta(days=1), pool_size=10
+    )
+    site = SamplingSite.objects.create(division=tree["a"], name="东社区采样点")
+    lab = Organization.objects.create(name="检测所", kind=OrganizationKind.LAB, division=tree["city"])
+    tubes = [
+        Tube.objects.create(
+            barcode=f"T00000{i}", round=test_round, site=site, division=tree["a"], capacity=10, opened_at=START
+        )
+        for i in range(2)
+    ]
+
+    def sample(person: Any, tube: Tube, minutes: int, **extra: Any) -> Sample:
+        tube.sample_count += 1
+        tube.save(update_fields=["sample_count"])
+        return Sample.objects.create(
+            person=person,
+            tube=tube,
+            round=test_round,
+            site=site,
+            division=tree["a"],
+            sampled_at=START + dt.timedelta(minutes=minutes),
+            **extra,
+        )
+
+    # a0..a3 tested (a0 twice: the second is a flagged duplicate), b0 tested, c0 tested 2 hours in
+    for index, person in enumerate(people["a"][:4]):
+        sample(person, tubes[0], 10 + index)
+    sample(people["a"][0], tubes[1], 50, is_duplicate=True)
+    sample(people["b"][0], tubes[1], 70)
+    first_c = sample(people["c"][0], tubes[1], 130)
+    # exemptions: a4 bedridden (door to door), a5 infant, b1 away; c1 untested, b2 untested
+    Exemption.objects.create(person=people["a"][4], round=test_round, division=tree["a"], reason="bedridden")
+    Exemption.objects.create(person=people["a"][5], round=test_round, division=tree["a"], reason="infant")
+    Exemption.objects.create(person=people["b"][1], round=test_round, division=tree["b"], reason="away")
+    # tube 1 positive; its recall lists b0 only (c0 is missing from the recall list)
+    tubes[1].status = TubeStatus.RESULTED
+    tubes[1].save(update_fields=["status"])
+    result = TubeResult.objects.create(
+        tube=tubes[1], lab=lab, division=tree["a"], result=ResultValue.POSITIVE, resulted_at=START
+    )
+    recall = Recall.objects.create(
+        tube=tubes[1], tube_result=result, round=test_round, division=tree["a"], created_at=START
+    )
+    b0_sample = Sample.objects.get(person=people["b"][0])
+    RecallMember.objects.create(recall=recall, person=people["b"][0], sample=b0_sample, division=tree["b"])
+    RecallMember.objects.create(
+        recall=recall,
+        person=people["a"][0],
+        sample=Sample.objects.get(person=people["a"][0], is_duplicate=True),
+        division=tree["a"],
+    )
+    return {"round": test_round, "people": people, "outsider": outsider, "first_c": first_c, "tree": tree}
+
+
+def test_extraction_reads_the_round_only(world: dict[str, Any]) -> None:
+    data = {name: table for name, table in extract.extract_round(world["round"]).sources().items()}
+    assert all(isinstance(table, pa.Table) for table in data.values())
+    tables = typing.cast(dict[str, pa.Table], data)
+    assert tables["residents"].num_rows == 12
+    assert tables["samples"].num_rows == 6  # the duplicate is left out
+    assert sorted(str(reason) for reason in tables["exemptions"]["reason"].to_pylist()) == [
+        "away",
+        "bedridden",
+        "infant",
+    ]
+    assert set(tables["areas"]["county"].to_pylist()) == {410302, 410303}
+    sampled = tables["samples"].to_pylist()
+    c0 = next(row for row in sampled if row["person_id"] == world["people"]["c"][0].pk)
+    assert c0["sampled_at"] == START + dt.timedelta(minutes=130)
+
+
+def test_reconciliation_stores_counts_lists_and_progress(world: dict[str, Any]) -> None:
+    done = reconcile_round_coverage(world["round"], by=None)
+    run = RoundCoverageRun.objects.get(pk=done.run.pk)
+    assert (run.residents, run.tested, run.untested, run.door_to_door, run.exempt_infant, run.exempt_away) == (
+        12,
+        6,
+        3,
+        1,
+        1,
+        1,
+    )
+    counts = {
+        row.division_id: (row.residents, row.tested, row.untested, row.door_to_door)
+        for row in CommunityCoverage.objects.filter(run=run)
+    }
+    assert counts == {"410302001001": (6, 4, 0, 1), "410302001002": (3, 1, 1, 0), "410303001201": (3, 1, 2, 0)}
+    people = world["people"]
+    untested = set(
+        UncoveredPerson.objects.filter(run=run, kind=UncoveredKind.UNTESTED).values_list("person_id", "division_id")
+    )
+    assert untested == {
+        (people["b"][2].pk, "410302001002"),
+        (people["c"][1].pk, "410303001201"),
+        (world["outsider"].pk, "410303001201"),
+    }
+    door = list(
+        UncoveredPerson.objects.filter(run=run, kind=UncoveredKind.DOOR_TO_DOOR).values_list("person_id", flat=True)
+    )
+    assert door == [people["a"][4].pk]
+    assert run.hourly == {
+        "410302": [["2022-04-02T00:00:00+00:00", 4], ["2022-04-02T01:00:00+00:00", 1]],
+        "410303": [["2022-04-02T02:00:00+00:00", 1]],
+    }
+    # tube T000001 holds b0 and c0 (a0's second swab is a flagged duplicate, left out): c0 is not on the list
+    assert run.recall_people == 2
+    tube = Tube.objects.get(barcode="T000001")
+    assert run.recall_not_listed == [{"tube": tube.pk, "person": people["c"][0].pk}]
+    assert set(run.timings) >= {"extract", "engine", "store"}
+    assert AuditEntry.objects.filter(action="testing.round_coverage").count() == 1
+
+
+def test_a_second_run_replaces_the_lists(world: dict[str, Any]) -> None:
+    first = reconcile_round_coverage(world["round"], by=None).run
+    Sample.objects.create(
+        person=world["people"]["b"][2],
+        tube=Tube.objects.get(barcode="T000000"),
+        round=world["round"],
+        site=SamplingSite.objects.get(),
+        division=world["tree"]["a"],
+        sampled_at=START + dt.timedelta(hours=3),
+    )
+    second = reconcile_round_coverage(world["round"], by=None).run
+    assert not UncoveredPerson.objects.filter(run=first).exists()
+    assert second.untested == 2
+    assert RoundCoverageRun.objects.filter(round=world["round"]).count() == 2
+
+
+def test_only_managers_start_the_job(world: dict[str, Any], make_user: Any) -> None:
+    from fangkong.core.errors import PermissionDeniedError
+
+    with pytest.raises(PermissionDeniedError):
+        start_round_coverage(world["round"], by=make_user(Role.COMMUNITY_WORKER, "a"))
+    job = start_round_coverage(world["round"], by=make_user(Role.CITY_HQ, "city"))
+    assert job.kind == "testing.round_coverage"
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_packed_extraction_equals_the_cursor_reading(world: dict[str, Any]) -> None:
+    """The PostgreSQL path (string_agg chunks on two connections in one snapshot) gives the cursor's rows."""
+    assert connection.vendor == "postgresql"
+    residents, samples = extract.round_queries(world["round"])
+    packed = extract._pg_read([residents, samples], workers=2)
+    assert packed[0].sort_by("person_id").equals(extract._read_cursor(residents).sort_by("person_id"))
+    assert packed[1].sort_by("person_id").equals(extract._read_cursor(samples).sort_by("person_id"))
