@@ -8,4 +8,8 @@ class VenuesConfig(AppConfig):
     verbose_name = _("Venues and check-ins")
 
     def ready(self) -> None:
-        """Navigation entries and job handlers are registered here as the app's pages and jobs land."""
+        from fangkong.core.navigation import NavItem, register
+        from fangkong.core.roles import Capability
+        from fangkong.venues import tasks  # noqa: F401 - registers the import job handler
+
+        register(NavItem(_("Venues"), "venues:list", Capability.VENUES_VIEW, order=38))
