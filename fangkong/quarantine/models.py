@@ -20,14 +20,17 @@ quarantine) so lists per jurisdiction need no join.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.core.editions import load_edition
 from fangkong.core.models import Organization, User, jurisdiction_key
 from fangkong.people.models import Person
+from fangkong.quarantine.eligibility import Eligibility, TestOutcome, eligibility
 from fangkong.screening.models import PoolEntry
 
 # The plausible range of a body temperature reading, °C. Anything outside is a typing error (60 °C, 3.65), not a
@@ -510,6 +513,28 @@ class Placement(models.Model):
     def is_companion(self) -> bool:
         return bool(self.share_reason)
 
+    @property
+    def release_needs_two_reagents(self) -> bool:
+        """The frozen edition asks close contacts for two swabs with two reagents before release (8th edition)."""
+        return self.reason == PlacementReason.CLOSE_CONTACT and (
+            load_edition(self.edition_id).close_contact.release_needs_two_reagents
+        )
+
+    def release_eligibility(self, *, on: date) -> Eligibility:
+        """Days served and required negatives on `on` (the rule: quarantine.eligibility); uses prefetched tests."""
+        tests = [TestOutcome(t.phase, t.day_number, t.status, t.result, t.reagent) for t in self.tests.all()]
+        return eligibility(
+            on=on,
+            start_date=self.start_date,
+            quarantine_end=self.quarantine_end,
+            tests=tests,
+            needs_two_reagents=self.release_needs_two_reagents,
+            is_active=self.status == PlacementStatus.PLACED,
+        )
+
+    def can_release(self, *, on: date) -> bool:
+        return self.release_eligibility(on=on).is_eligible
+
 
 class WaitlistStatus(models.TextChoices):
     WAITING = "waiting", _("Waiting for a room")
@@ -882,3 +907,52 @@ class ReleaseCertificate(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# ----------------------------------------------------------------------------------------- hospital transfer
+
+
+class TransferStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    EN_ROUTE = "en_route", _("En route")
+    ADMITTED = "admitted", _("Admitted to hospital")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_TRANSFER_STATUSES = (TransferStatus.REQUESTED, TransferStatus.EN_ROUTE)
+
+
+class HospitalTransfer(models.Model):
+    """A person who tested positive in quarantine, on their way to a designated hospital (闭环转运); requested when
+    the positive result is recorded, then en route and admitted."""
+
+    SCOPE_FIELD: ClassVar[str] = "placement__division__path"
+
+    placement = models.ForeignKey(
+        Placement, on_delete=models.PROTECT, related_name="transfers", verbose_name=_("placement")
+    )
+    case_number = models.CharField(_("case"), max_length=30)
+    status = models.CharField(
+        _("status"), max_length=10, choices=TransferStatus.choices, default=TransferStatus.REQUESTED
+    )
+    hospital = models.CharField(_("hospital"), max_length=100, blank=True)
+    requested_at = models.DateTimeField(_("requested"))
+    requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    departed_at = models.DateTimeField(_("departed"), null=True, blank=True)
+    admitted_at = models.DateTimeField(_("admitted"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["placement"],
+                condition=Q(status__in=["requested", "en_route"]),
+                name="qtransfer_one_open_per_placement",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="qtransfer_status_idx")]
+        verbose_name = _("hospital transfer")
+        verbose_name_plural = _("hospital transfers")
+
+    def __str__(self) -> str:
+        return f"{self.case_number} {self.status}"
