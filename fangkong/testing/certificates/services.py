@@ -37,6 +37,7 @@ from fangkong.testing.certificates.codec import (
     Outcome,
     ResultCode,
     Verification,
+    normalise_text,
     sign_certificate,
     verify_certificate,
 )
@@ -53,6 +54,10 @@ SERIAL_LENGTH = 10  # 50 bits
 
 
 class ResultsLookupError(DomainError):
+    default_code = ErrorCode.INVALID
+
+
+class CertificateInputError(DomainError):
     default_code = ErrorCode.INVALID
 
 
@@ -245,6 +250,8 @@ def verify_presented_certificate(text: str, *, by: User, now: datetime | None = 
     """Verify a certificate shown at a checkpoint with the published keys and the verifier's policy edition's
     validity hours; audited without the full identity (the certificate never holds it)."""
     now = now or timezone.now()
+    if not normalise_text(text):
+        raise CertificateInputError(_("Scan the certificate's QR code or paste its text."), field="certificate")
     division_path = by.division_id or None
     valid_hours = certificate_valid_hours(division_path)
     verification = verify_certificate(text, keys=keys.public_keys(), now=now, valid_hours=valid_hours)

@@ -234,6 +234,10 @@ def test_the_api_verifies_and_names_the_reason(client, resident, tree, make_user
     assert post(foreign) | {"message": ""} == post(foreign) | {"message": ""}
     assert post(foreign)["outcome"] == "unknown_key" and post(foreign)["claims"] is None
     assert post("FK1.x")["outcome"] == "malformed"
+    before = AuditEntry.objects.count()
+    empty = client.post("/api/certificates/verify", {}, content_type="application/json")
+    assert empty.status_code == 400 and empty.json()["field"] == "certificate"
+    assert AuditEntry.objects.count() == before
 
 
 def test_the_public_key_set_is_public_json(client, resident, tree):
