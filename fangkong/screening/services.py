@@ -310,6 +310,16 @@ def record_quarantined(person: Person, *, central: bool, by: User | None, note: 
 
 
 @transaction.atomic
+def record_health_monitoring(person: Person, *, by: User | None, note: str = "") -> PoolEntry | None:
+    """Released from quarantine into home health monitoring (called by quarantine's release): the entry stays
+    open, owned by the home community, until monitoring ends and `record_released` closes the loop."""
+    entry = _open_entry(person)
+    if entry is None:
+        return None
+    return _move(entry, S.HEALTH_MONITORING, by=by, note=note)
+
+
+@transaction.atomic
 def record_released(person: Person, *, by: User | None, note: str = "") -> PoolEntry | None:
     entry = _open_entry(person)
     if entry is None:
