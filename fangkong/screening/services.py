@@ -310,6 +310,75 @@ def record_quarantined(person: Person, *, central: bool, by: User | None, note: 
 
 
 @transaction.atomic
+def record_quarantined_many(
+    central_by_person: dict[int, bool], *, by: User | None, note: str = "", at: datetime | None = None
+) -> int:
+    """`record_quarantined` for many people at once (a site's pickup batch, a placement run of thousands):
+    the open entries are locked in one query, moved with one UPDATE per target state, their events written in
+    bulk, and one audit row names every entry. People without an open entry, or already in that state, are left
+    as they are (as `record_quarantined` does); a move the state machine forbids refuses the whole call.
+    Returns the number of entries moved."""
+    at = at or timezone.now()
+    entries = list(
+        PoolEntry.objects.select_for_update()
+        .filter(person_id__in=list(central_by_person), state__in=OPEN_STATES)
+        .only("id", "person_id", "state", "division_id", "located_at", "quarantined_at")
+    )
+    moves: dict[str, list[PoolEntry]] = {S.QUARANTINED_CENTRAL: [], S.QUARANTINED_HOME: []}
+    for entry in entries:
+        to = S.QUARANTINED_CENTRAL if central_by_person[entry.person_id] else S.QUARANTINED_HOME
+        if entry.state == to:
+            continue
+        if to not in TRANSITIONS[entry.state]:
+            raise LoopError(
+                _("%(person)s cannot go from %(old)s to %(new)s.")
+                % {"person": entry.person_id, "old": S(entry.state).label, "new": S(to).label},
+                field="state",
+            )
+        moves[to].append(entry)
+    events: list[PoolEvent] = []
+    changes: dict[str, list[Any]] = {}
+    actor = by if by is not None and by.pk else None
+    for state, moved in moves.items():
+        if not moved:
+            continue
+        ids = [entry.pk for entry in moved]
+        PoolEntry.objects.filter(pk__in=ids).update(state=state)
+        PoolEntry.objects.filter(pk__in=ids, quarantined_at__isnull=True).update(quarantined_at=at)
+        PoolEntry.objects.filter(pk__in=ids, located_at__isnull=True).update(located_at=at)
+        events.extend(
+            PoolEvent(
+                entry_id=entry.pk, kind="transition", from_state=entry.state, to_state=state, note=note[:300], by=actor
+            )
+            for entry in moved
+        )
+        changes[state] = [None, ids]
+    PoolEvent.objects.bulk_create(events, batch_size=5000)
+    if events:
+        audit.record(
+            "screening.pool.transition_many",
+            by=by,
+            target_type="screening.poolentry",
+            target_id=f"{len(events)} entries",
+            division_path=_common_prefix([entry.division_id for entry in entries]),
+            changes=changes,
+            reason=note,
+        )
+    return len(events)
+
+
+def _common_prefix(paths: list[str]) -> str:
+    """The deepest division that holds every path (the audit row's jurisdiction for a many-entry change)."""
+    if not paths:
+        return ""
+    first, last = min(paths), max(paths)
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    return first[: max(n for n in (0, 4, 6, 9, 12) if n <= size)]
+
+
+@transaction.atomic
 def record_health_monitoring(person: Person, *, by: User | None, note: str = "") -> PoolEntry | None:
     """Released from quarantine into home health monitoring (called by quarantine's release): the entry stays
     open, owned by the home community, until monitoring ends and `record_released` closes the loop."""
