@@ -282,7 +282,7 @@ class StaffMember(models.Model):
 class StaffRoster(models.Model):
     """A closed-loop period (闭环管理) of one staff member at a site: in the loop from `loop_start` to `loop_end`
     (daily tests and health checks), then resting until `rest_until` (the after-post quarantine). Leaving before
-    `loop_end` is recorded with `left_at` and flagged `left_early`."""
+    `loop_end` is recorded with `left_at` and flagged `left_early`; the rest period then counts from that day."""
 
     SCOPE_FIELD: ClassVar[str] = "site__division__path"
 
@@ -302,7 +302,7 @@ class StaffRoster(models.Model):
         ordering = ["-loop_start", "staff_id"]
         constraints = [
             models.CheckConstraint(condition=Q(loop_end__gte=F("loop_start")), name="qroster_loop_ordered"),
-            models.CheckConstraint(condition=Q(rest_until__gte=F("loop_end")), name="qroster_rest_after_loop"),
+            models.CheckConstraint(condition=Q(rest_until__gte=F("loop_start")), name="qroster_rest_after_start"),
             models.CheckConstraint(condition=Q(left_early=False) | Q(left_at__isnull=False), name="qroster_left_at"),
         ]
         indexes = [models.Index(fields=["site", "loop_start", "loop_end"], name="qroster_site_period_idx")]
@@ -366,6 +366,15 @@ class PlacementReason(models.TextChoices):
     CLOSE_CONTACT = "close_contact", _("Close contact")
     SECONDARY_CONTACT = "secondary_contact", _("Secondary contact")
     ARRIVAL = "arrival", _("Arrival from a risk area")
+
+
+# The ledger's reasons that lead to quarantine, strictest first: a person listed for several is placed for the
+# first of them.
+PLACEMENT_REASONS: tuple[str, ...] = (
+    PlacementReason.CLOSE_CONTACT,
+    PlacementReason.ARRIVAL,
+    PlacementReason.SECONDARY_CONTACT,
+)
 
 
 class PlacementKind(models.TextChoices):
