@@ -4,7 +4,7 @@ from the policy edition in force where the case lives; confirmed contacts enter 
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,6 +31,7 @@ from fangkong.tracing.models import (
     Setting,
     TimelineEvent,
 )
+from fangkong.venues.selectors import CoVisitor, co_visitors
 
 
 class TracingError(DomainError):
@@ -212,10 +213,50 @@ def _colleagues_of(person: Person) -> list[tuple[str, Person]]:
     return found
 
 
+def infectious_window(case: Case) -> tuple[datetime, datetime]:
+    """The case's infectious period as moments: from the start of its first day to the case's report."""
+    start = datetime.combine(infectious_period_start(case), time.min, tzinfo=timezone.get_current_timezone())
+    return start, max(case.reported_at, start)
+
+
+def _local_minute(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%m-%d %H:%M")
+
+
+def venue_evidence(visitor: CoVisitor) -> str:
+    """'<venue> (<code>): case 08-03 14:00–15:10, contact 08-03 14:30–15:30, 40 min together' — the longest
+    shared stay, and the total when there were several (fits the contact's evidence column)."""
+    longest = visitor.longest
+    text = str(
+        _(
+            "%(venue)s (%(code)s): case %(case_from)s–%(case_until)s, contact %(from)s–%(until)s, "
+            "%(minutes)d min together"
+        )
+        % {
+            "venue": longest.venue_name[:60],
+            "code": longest.venue_code,
+            "case_from": _local_minute(longest.stay.starts_at),
+            "case_until": _local_minute(longest.stay.ends_at),
+            "from": _local_minute(longest.other.starts_at),
+            "until": _local_minute(longest.other.ends_at),
+            "minutes": round(longest.minutes),
+        }
+    )
+    if len(visitor.overlaps) > 1:
+        text += str(
+            _("; %(count)d shared stays, %(minutes)d min in all")
+            % {"count": len(visitor.overlaps), "minutes": round(visitor.minutes)}
+        )
+    return text[:300]
+
+
 @transaction.atomic
 def suggest_contacts(case: Case, *, by: User | None) -> list[Contact]:
-    """Suggestions an investigator confirms one by one: household members, classmates and co-workers; venue
-    check-ins and spatio-temporal companions join here when the venue module and the engine job land."""
+    """Suggestions an investigator confirms one by one: household members, classmates and co-workers, and
+    people whose venue check-ins overlapped the case's in its infectious period (with the venue, both stays and
+    the minutes shared as evidence, and the end of the last shared stay as the exposure). Spatio-temporal
+    companions are added by the companion job (`tracing.companions`). Safe to run again: a person already
+    suggested, confirmed or rejected on this case is left as they are."""
     made = []
     candidates = [(Setting.HOUSEHOLD, member) for member in _household_of(case.person)] + _colleagues_of(case.person)
     evidence: dict[str, str] = {
@@ -229,6 +270,21 @@ def suggest_contacts(case: Case, *, by: User | None) -> list[Contact]:
             person=member,
             category=Category.CLOSE,
             defaults={"setting": setting, "status": ContactStatus.SUGGESTED, "evidence": evidence[setting]},
+        )
+        if created:
+            made.append(contact)
+    start, end = infectious_window(case)
+    for visitor in co_visitors(case.person_id, start=start, end=end):
+        contact, created = Contact.objects.get_or_create(
+            case=case,
+            person_id=visitor.person_id,
+            category=Category.CLOSE,
+            defaults={
+                "setting": Setting.VENUE,
+                "status": ContactStatus.SUGGESTED,
+                "evidence": venue_evidence(visitor),
+                "last_exposure_at": visitor.last_overlap_end,
+            },
         )
         if created:
             made.append(contact)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:case_id>/timeline/", views.timeline_add, name="timeline_add"),
     path("<int:case_id>/contacts/", views.contact_add, name="contact_add"),
     path("<int:case_id>/companions/", views.companion_screening, name="companion_screening"),
+    path("<int:case_id>/suggest/", views.suggest, name="suggest"),
     path("contacts/<int:contact_id>/decide/", views.contact_decide, name="contact_decide"),
     path("chains/", views.chains, name="chains"),
 ]

@@ -16,6 +16,7 @@ from fangkong.tracing import selectors, services
 from fangkong.tracing.companions import start_companion_screening
 from fangkong.tracing.forms import CaseForm, ContactForm, TimelineForm
 from fangkong.tracing.models import Category, Clock, ContactStatus
+from fangkong.venues.selectors import visits_of
 
 
 @requires(Capability.TRACING_VIEW)
@@ -54,6 +55,7 @@ def case_register(request: AuthedRequest, person_id: int) -> HttpResponse:
 def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
     case = selectors.access_case(request.user, case_id)
     contacts = list(selectors.contacts_of(case))
+    window_start, window_end = services.infectious_window(case)
     return render(
         request,
         "tracing/case.html",
@@ -67,6 +69,7 @@ def case_detail(request: AuthedRequest, case_id: int) -> HttpResponse:
                 c for c in contacts if c.status == ContactStatus.CONFIRMED and c.category == Category.SECONDARY
             ],
             "infectious_from": services.infectious_period_start(case),
+            "venue_visits": visits_of(case.person_id, start=window_start, end=window_end),
             "timeline_form": TimelineForm(),
             "contact_form": ContactForm(),
             "now": timezone.now(),
@@ -113,6 +116,16 @@ def contact_decide(request: AuthedRequest, contact_id: int) -> HttpResponse:
     else:
         services.reject_contact(contact, by=request.user)
     return redirect("tracing:case", case_id=contact.case_id)
+
+
+@requires(Capability.TRACING_WORK)
+@require_POST
+def suggest(request: AuthedRequest, case_id: int) -> HttpResponse:
+    """Look for suggested contacts again (check-ins imported since the case was registered, a new household
+    member): what is already on the case stays as it is."""
+    case = selectors.access_case(request.user, case_id)
+    services.suggest_contacts(case, by=request.user)
+    return redirect("tracing:case", case_id=case.pk)
 
 
 @requires(Capability.TRACING_WORK)

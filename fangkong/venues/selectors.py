@@ -19,6 +19,7 @@ from fangkong.core.models import User
 from fangkong.core.scope import get_scoped, scoped
 from fangkong.people.models import Person
 from fangkong.venues.models import CheckIn, CheckInImport, Venue
+from fangkong.venues.rules import min_overlap_minutes
 
 OVERLAP_BATCH = 50  # the person's visits per query (an OR of (venue, window) conditions)
 
@@ -210,3 +211,35 @@ def visits_of(person_id: int, *, start: datetime, end: datetime) -> list[Visit]:
         )
         for c in own
     ]
+
+
+@dataclass(frozen=True)
+class CoVisitor:
+    """Everything one co-visitor shared with the person: the overlaps (oldest first) and their total."""
+
+    person_id: int
+    overlaps: tuple[VenueOverlap, ...]
+
+    @property
+    def minutes(self) -> float:
+        return sum(overlap.minutes for overlap in self.overlaps)
+
+    @property
+    def longest(self) -> VenueOverlap:
+        return max(self.overlaps, key=lambda overlap: (overlap.minutes, overlap.overlap_start))
+
+    @property
+    def last_overlap_end(self) -> datetime:
+        return max(overlap.overlap_end for overlap in self.overlaps)
+
+
+def co_visitors(person_id: int, *, start: datetime, end: datetime) -> list[CoVisitor]:
+    """People who shared a venue with the person in [start, end) for at least the configured minutes in total
+    (`rules.min_overlap_minutes`), most minutes first. Unscoped: see the module's docstring."""
+    threshold = min_overlap_minutes()
+    by_person: dict[int, list[VenueOverlap]] = defaultdict(list)
+    for overlap in venue_overlaps(person_id, start=start, end=end):
+        by_person[overlap.person_id].append(overlap)
+    found = [CoVisitor(person_id=pid, overlaps=tuple(items)) for pid, items in by_person.items()]
+    found = [visitor for visitor in found if visitor.minutes >= threshold]
+    return sorted(found, key=lambda visitor: (-visitor.minutes, visitor.person_id))
