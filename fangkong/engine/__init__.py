@@ -2,7 +2,7 @@
 
 from fangkong.engine import CaseWindow, find_companions
 table = find_companions("/data/pings", [CaseWindow(phone, start, end)], as_of=now)
-coverage = reconcile_round(RoundData(residents=..., samples=..., exemptions=..., positive_tubes=..., areas=...))
+coverage = reconcile_round(RoundData(residents=..., samples=..., exemptions=..., positive_pools=..., areas=...))
 
 The query is defined once (:mod:`fangkong.engine.query`) and rendered for each backend by a small dialect
 layer (:mod:`fangkong.engine.dialect`); docs/engine.md explains the definitions and the evidence schema.

@@ -5,10 +5,11 @@ over five inputs — each a Parquet data set or an Arrow table — and returns t
 
 ``residents``       person_id int64, division int64   the registry's people who live in the round's area; the
                                                       division is the home community's code as an integer
-``samples``         person_id int64, tube_id int64,   the round's own samples (not retests, not flagged second
+``samples``         person_id int64,                  the round's own samples (not retests, not flagged second
                     sampled_at timestamp[us, UTC]     swabs; a person listed twice counts once, at the first)
 ``exemptions``      person_id int64, reason string    ``infant`` / ``bedridden`` / ``away`` (one per person)
-``positive_tubes``  tube_id int64                     the round's tubes with a positive result
+``positive_pools``  tube_id int64, person_id int64    the people sampled into the round's positive tubes (small:
+                                                      the tube is not needed on the 10-million-row input)
 ``areas``           division int64, county int64      the county of every division in the area (small)
 
 Definitions (docs/engine.md, "Round coverage"):
@@ -48,13 +49,11 @@ EXEMPTION_REASONS = ("infant", "bedridden", "away")
 
 INPUT_SCHEMAS: dict[str, pa.Schema] = {
     "residents": pa.schema([("person_id", pa.int64()), ("division", pa.int64())]),
-    "samples": pa.schema(
-        [pa.field("person_id", pa.int64()), pa.field("tube_id", pa.int64()), pa.field("sampled_at", TIMESTAMP)]
-    ),
+    "samples": pa.schema([pa.field("person_id", pa.int64()), pa.field("sampled_at", TIMESTAMP)]),
     "exemptions": pa.schema(
         typing.cast("list[pa.Field[typing.Any]]", [("person_id", pa.int64()), ("reason", pa.string())])
     ),
-    "positive_tubes": pa.schema([("tube_id", pa.int64())]),
+    "positive_pools": pa.schema([("tube_id", pa.int64()), ("person_id", pa.int64())]),
     "areas": pa.schema([("division", pa.int64()), ("county", pa.int64())]),
 }
 
@@ -80,7 +79,7 @@ class RoundData:
     residents: Source
     samples: Source
     exemptions: Source
-    positive_tubes: Source
+    positive_pools: Source
     areas: Source
 
     def sources(self) -> dict[str, Source]:
@@ -172,10 +171,9 @@ def coverage_steps(dialect: Dialect) -> tuple[list[Step], list[Step]]:
             """
             SELECT tube_id, person_id, division
             FROM (
-                SELECT DISTINCT s.tube_id, s.person_id, r.division
-                FROM samples AS s
-                JOIN positive_tubes AS p ON p.tube_id = s.tube_id
-                LEFT JOIN residents AS r ON r.person_id = s.person_id
+                SELECT DISTINCT p.tube_id, p.person_id, r.division
+                FROM positive_pools AS p
+                LEFT JOIN residents AS r ON r.person_id = p.person_id
             ) AS pooled
             ORDER BY tube_id, person_id
             """,

@@ -53,12 +53,9 @@ def make_data(
 
     return RoundData(
         residents=table("residents", list(residents)),
-        samples=table(
-            "samples",
-            [(p, t, T0 + dt.timedelta(minutes=m)) for p, t, m in samples],
-        ),
+        samples=table("samples", [(p, T0 + dt.timedelta(minutes=m)) for p, _t, m in samples]),
         exemptions=table("exemptions", list(exemptions)),
-        positive_tubes=table("positive_tubes", [(t,) for t in positive]),
+        positive_pools=table("positive_pools", [(t, p) for p, t, _m in samples if t in set(positive)]),
         areas=table("areas", list(areas)),
     )
 
@@ -185,7 +182,7 @@ def test_a_missing_column_is_refused(duckdb_backend: DuckDBBackend) -> None:
         residents=pa.table({"person_id": pa.array([1], pa.int64())}),
         samples=data.samples,
         exemptions=data.exemptions,
-        positive_tubes=data.positive_tubes,
+        positive_pools=data.positive_pools,
         areas=data.areas,
     )
     with pytest.raises(ValueError, match="residents: missing column"):

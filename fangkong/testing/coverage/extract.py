@@ -71,7 +71,6 @@ def round_queries(test_round: TestRound) -> tuple[BigQuery, BigQuery]:
         key="id",
         columns=[
             ("person_id", _q(_column(Sample, "person"))),
-            ("tube_id", _q(_column(Sample, "tube"))),
             ("sampled_at", _q(_column(Sample, "sampled_at"))),
         ],
         where=(
@@ -98,8 +97,10 @@ def extract_round(test_round: TestRound, *, workers: int = 2) -> RoundData:
 
 def _small_inputs(test_round: TestRound) -> dict[str, pa.Table]:
     exemptions = list(Exemption.objects.filter(round=test_round).values_list("person_id", "reason"))
-    positive = list(
-        TubeResult.objects.filter(tube__round=test_round, result=ResultValue.POSITIVE).values_list("tube_id", flat=True)
+    positive_tubes = TubeResult.objects.filter(tube__round=test_round, result=ResultValue.POSITIVE).values("tube_id")
+    pools = list(
+        # every swab in a positive tube, a flagged second swab too: its person must be recalled all the same
+        Sample.objects.filter(round=test_round, tube_id__in=positive_tubes).values_list("tube_id", "person_id")
     )
     areas = [
         (int(path), int(path[:COUNTY_WIDTH]))
@@ -108,7 +109,7 @@ def _small_inputs(test_round: TestRound) -> dict[str, pa.Table]:
     ]
     return {
         "exemptions": _table("exemptions", exemptions),
-        "positive_tubes": _table("positive_tubes", [(tube,) for tube in positive]),
+        "positive_pools": _table("positive_pools", pools),
         "areas": _table("areas", areas),
     }
 

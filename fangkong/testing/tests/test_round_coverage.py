@@ -149,8 +149,8 @@ def test_reconciliation_stores_counts_lists_and_progress(world: dict[str, Any]) 
         "410302": [["2022-04-02T00:00:00+00:00", 4], ["2022-04-02T01:00:00+00:00", 1]],
         "410303": [["2022-04-02T02:00:00+00:00", 1]],
     }
-    # tube T000001 holds b0 and c0 (a0's second swab is a flagged duplicate, left out): c0 is not on the list
-    assert run.recall_people == 2
+    # tube T000001 holds a0's flagged second swab, b0 and c0: all three recalled; c0 is on no recall list
+    assert run.recall_people == 3
     tube = Tube.objects.get(barcode="T000001")
     assert run.recall_not_listed == [{"tube": tube.pk, "person": people["c"][0].pk}]
     assert set(run.timings) >= {"extract", "engine", "store"}
