@@ -193,6 +193,8 @@ SMS_GATEWAY_URL = os.environ.get("FANGKONG_SMS_GATEWAY_URL", "")
 SMS_GATEWAY_BODY = os.environ.get("FANGKONG_SMS_GATEWAY_BODY", '{"mobile": "$phone", "content": "$text"}')
 SMS_GATEWAY_TOKEN = os.environ.get("FANGKONG_SMS_GATEWAY_TOKEN", "")
 SMS_SIGNATURE = os.environ.get("FANGKONG_SMS_SIGNATURE", "【防控】")
+# The site's public address, for links texted to residents (quarantine self-report links) from background jobs.
+FANGKONG_PUBLIC_URL = os.environ.get("FANGKONG_PUBLIC_URL", "http://localhost:8000")
 EMAIL_BACKEND = os.environ.get("FANGKONG_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("FANGKONG_FROM_EMAIL", "fangkong@localhost")
 
