@@ -16,6 +16,7 @@ urlpatterns = [
     path("report/", include("fangkong.screening.selfreport.urls")),
     path("tracing/", include("fangkong.tracing.urls")),
     path("venues/", include("fangkong.venues.urls")),
+    path("testing/planner/", include("fangkong.testing.capacity.urls")),
     path("testing/", include("fangkong.testing.urls")),
     path("results/", include("fangkong.testing.certificates.resident_urls")),
     path("certificates/", include("fangkong.testing.certificates.urls")),

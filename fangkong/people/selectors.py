@@ -91,3 +91,9 @@ def recipients_in_division(division_path: str) -> QuerySet[Person]:
     return Person.objects.filter(merged_into__isnull=True, home_division__path__startswith=division_path).exclude(
         phone=""
     )
+
+
+def people_count_under(division_path: str) -> int:
+    """How many people (merged records excluded) are registered under a division: a count for planning, not a
+    list, so the caller need not hold the division in scope (a city-wide round's size on a community's page)."""
+    return Person.objects.filter(merged_into__isnull=True, home_division__path__startswith=division_path).count()
