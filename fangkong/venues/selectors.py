@@ -213,6 +213,22 @@ def visits_of(person_id: int, *, start: datetime, end: datetime) -> list[Visit]:
     ]
 
 
+def union_minutes(intervals: list[tuple[datetime, datetime]]) -> float:
+    """The length in minutes of the union of half-open intervals."""
+    total = 0.0
+    current: tuple[datetime, datetime] | None = None
+    for start, end in sorted(intervals):
+        if current is not None and start <= current[1]:
+            current = (current[0], max(current[1], end))
+            continue
+        if current is not None:
+            total += (current[1] - current[0]).total_seconds()
+        current = (start, end)
+    if current is not None:
+        total += (current[1] - current[0]).total_seconds()
+    return total / 60
+
+
 @dataclass(frozen=True)
 class CoVisitor:
     """Everything one co-visitor shared with the person: the overlaps (oldest first) and their total."""
@@ -222,7 +238,9 @@ class CoVisitor:
 
     @property
     def minutes(self) -> float:
-        return sum(overlap.minutes for overlap in self.overlaps)
+        """Minutes together: the union of the shared stays (two check-ins of the case that overlap each other
+        at one venue do not count the same minutes twice)."""
+        return union_minutes([(o.overlap_start, o.overlap_end) for o in self.overlaps])
 
     @property
     def longest(self) -> VenueOverlap:

@@ -377,3 +377,26 @@ def test_check_ins_under_a_merged_record_count_for_the_survivor(outbreak, venue,
 def test_a_case_s_visits_show_how_many_were_there_at_the_same_time(outbreak, venue):
     visits = selectors.visits_of(outbreak["case_person"].pk, start=at(0), end=at(23))
     assert [(v.venue_code, v.co_visitors) for v in visits] == [(venue.code, 1)]
+
+
+def test_minutes_together_count_each_minute_once(outbreak, venue, hq):
+    """The case scanned twice (10:00 and 10:20, both until 11:00): the co-visitor still shared 30 minutes."""
+    services._record(
+        venue,
+        person=outbreak["case_person"],
+        checked_in_at=at(10, 20),
+        checked_out_at=at(11),
+        source=CheckInSource.STAFF,
+        reference="case-again",
+        by=hq,
+    )
+    (found,) = selectors.co_visitors(outbreak["case_person"].pk, start=at(0), end=at(23))
+    assert len(found.overlaps) == 2 and found.minutes == 30.0
+
+
+def test_union_minutes_is_the_measure_of_the_union():
+    base = at(8)
+    spans = [(0, 10), (5, 20), (30, 40), (40, 45), (50, 50)]
+    intervals = [(base + timedelta(minutes=a), base + timedelta(minutes=b)) for a, b in spans]
+    assert selectors.union_minutes(intervals) == 35.0
+    assert selectors.union_minutes([]) == 0.0
