@@ -44,7 +44,7 @@ def ancestor_paths(path: str) -> list[str]:
     return [path[:width] for width in PATH_WIDTHS if width < len(path)]
 
 
-def _covering(queryset: QuerySet[Any], user: User | Any, field: str = "division_id") -> QuerySet[Any]:
+def _covering(queryset: QuerySet[Any], user: User | Any, field: str = "division__path") -> QuerySet[Any]:
     """Records inside the user's jurisdiction, or at one of its ancestors."""
     path = getattr(user, "scope_path", None) if getattr(user, "is_authenticated", False) else None
     if not path or not getattr(user, "is_active", False):
