@@ -126,6 +126,28 @@ def _error(message: object, code: E, row: int, field_name: str = "entry") -> dic
     return {"row": row, "field": field_name, "code": str(code), "message": str(message)}
 
 
+def _lock_people(requests: list[PlacementRequest]) -> None:
+    """Lock the people being placed (in id order, so concurrent calls cannot deadlock) and re-read their ledger
+    states: a concurrent call placing the same person waits here, then sees that person placed and refuses."""
+    people = sorted(
+        {r.entry.person_id if r.entry is not None else r.person.pk for r in requests if r.entry or r.person}  # type: ignore[union-attr]
+    )
+    for start in range(0, len(people), CHUNK):
+        list(
+            Person.objects.select_for_update()
+            .filter(pk__in=people[start : start + CHUNK])
+            .order_by("pk")
+            .values_list("pk")
+        )
+    entries = [r.entry for r in requests if r.entry is not None]
+    states: dict[int, str] = {}
+    for start in range(0, len(entries), CHUNK):
+        chunk = [entry.pk for entry in entries[start : start + CHUNK]]
+        states.update(PoolEntry.objects.filter(pk__in=chunk).values_list("pk", "state"))
+    for entry in entries:
+        entry.state = states.get(entry.pk, entry.state)
+
+
 def _check_requests(
     requests: list[PlacementRequest], *, by: User | None, waitlisted_people: set[int]
 ) -> tuple[list[_Row], list[dict[str, object]]]:
@@ -415,6 +437,7 @@ def _place(
     from_waitlist: dict[int, WaitlistEntry] | None = None,
 ) -> PlacementResult:
     from_waitlist = from_waitlist or {}
+    _lock_people(requests)
     rows, errors = _check_requests(requests, by=by, waitlisted_people={w.person_id for w in from_waitlist.values()})
     if errors:
         first = errors[0]
