@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401 - pages are added here
+from django.urls import include, path
 
 app_name = "testing"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", include("fangkong.testing.coverage.urls")),  # round coverage pages (testing.coverage)
+]

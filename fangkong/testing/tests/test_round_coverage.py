@@ -191,3 +191,44 @@ def test_packed_extraction_equals_the_cursor_reading(world: dict[str, Any]) -> N
     packed = extract._pg_read([residents, samples], workers=2)
     assert packed[0].sort_by("person_id").equals(extract._read_cursor(residents).sort_by("person_id"))
     assert packed[1].sort_by("person_id").equals(extract._read_cursor(samples).sort_by("person_id"))
+
+
+def test_coverage_page_shows_the_users_communities_masked(
+    world: dict[str, Any], make_user: Any, client: Any, django_assert_max_num_queries: Any
+) -> None:
+    reconcile_round_coverage(world["round"], by=None)
+    client.force_login(make_user(Role.COMMUNITY_WORKER, "b"))
+    url = f"/testing/rounds/{world['round'].pk}/coverage/"
+    with django_assert_max_num_queries(20):
+        page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="coverage-row-410302001002"' in html
+    assert "coverage-row-410302001001" not in html  # community a is not theirs
+    b2 = world["people"]["b"][2]
+    assert f'data-testid="untested-person-{b2.pk}"' in html
+    assert f'data-testid="untested-person-{world["people"]["c"][1].pk}"' not in html
+    assert b2.phone not in html and b2.masked_phone in html
+    assert 'data-testid="coverage-run"' not in html  # community workers cannot start a run
+
+
+def test_manager_reconciles_from_the_page(
+    world: dict[str, Any], make_user: Any, client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client.force_login(make_user(Role.CITY_HQ, "city"))
+    url = f"/testing/rounds/{world['round'].pk}/coverage/"
+    assert 'data-testid="coverage-none"' in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/testing/rounds/{world['round'].pk}/coverage/run/")
+    assert response.status_code == 302
+    html = client.get(url).content.decode()
+    assert 'data-testid="coverage-untested">3<' in html
+    assert 'id="hourly-data"' in html
+
+
+def test_a_round_elsewhere_is_not_found(world: dict[str, Any], make_user: Any, client: Any, tree: Any) -> None:
+    elsewhere = TestRound.objects.create(
+        division=tree["c"], name="别处", starts_at=START, ends_at=START + dt.timedelta(days=1)
+    )
+    client.force_login(make_user(Role.COMMUNITY_WORKER, "a"))
+    assert client.get(f"/testing/rounds/{elsewhere.pk}/coverage/").status_code == 404
