@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 
 from fangkong.core.identity import check_character
 from fangkong.core.models import AuditEntry
 from fangkong.core.roles import Role
 from fangkong.notify.models import OneTimeCode
-from fangkong.tracing.services import register_case
 from fangkong.venues.models import CheckIn, CheckInSource, Venue
-from fangkong.venues.services import VenueInput, _record, register_venue
+from fangkong.venues.services import VenueInput, register_venue
 
 ID = "410302199001011230"
 ID = ID[:17] + check_character(ID[:17])
@@ -134,27 +131,3 @@ def test_the_venue_list_is_scoped(client, tree, make_user, venue):
     client.force_login(make_user(Role.COMMUNITY_WORKER, "a"))
     body = client.get("/venues/").content.decode()
     assert venue.name in body and other.name not in body
-
-
-def test_the_case_page_shows_the_case_s_check_ins_and_the_venue_suggestions(client, tree, make_user, register, venue):
-    hq = make_user(Role.CITY_HQ, "city")
-    case_person = register("a", name="病例丁", phone="13800000007")
-    co_visitor = register("a", name="同场者", phone="13800000008")
-    start = timezone.now() - timedelta(hours=5)
-    _record(venue, person=case_person, checked_in_at=start, checked_out_at=None, source="staff", reference="1", by=hq)
-    _record(
-        venue,
-        person=co_visitor,
-        checked_in_at=start + timedelta(minutes=20),
-        checked_out_at=None,
-        source="staff",
-        reference="2",
-        by=hq,
-    )
-    case = register_case(case_person, kind="confirmed", first_positive_at=timezone.now(), by=hq)
-    client.force_login(make_user(Role.COUNTY_HQ, "county"))
-    assert client.post(f"/tracing/{case.pk}/suggest/").status_code == 302
-    body = client.get(f"/tracing/{case.pk}/").content.decode()
-    assert 'data-testid="venue-visit"' in body and venue.code in body
-    suggested = body[body.index('data-testid="suggested"') :]
-    assert "同场者" in suggested and "70" in suggested  # 90 min assumed gym stay, 20 min later: 70 min together

@@ -19,8 +19,6 @@ from fangkong.core.models import AuditEntry
 from fangkong.core.roles import Role
 from fangkong.notify.otp import OtpError
 from fangkong.people.models import Person
-from fangkong.tracing.models import Contact, ContactStatus, Setting
-from fangkong.tracing.services import confirm_contact, register_case, suggest_contacts
 from fangkong.venues import selectors, services
 from fangkong.venues.models import CheckIn, CheckInSource, Venue
 from fangkong.venues.services import StaffCheckInInput, VenueInput, VisitorInput
@@ -47,6 +45,10 @@ def hq(make_user):
 
 @pytest.fixture
 def venue(tree, hq) -> Venue:
+    return make_venue(tree, hq)
+
+
+def make_venue(tree: Any, hq: Any) -> Venue:
     return services.register_venue(
         VenueInput(name="东街好又多超市", category="supermarket", division=tree["a"].path, address="东街 1 号"), by=hq
     )
@@ -232,6 +234,10 @@ def test_staff_check_in_refuses_a_check_out_before_the_check_in_and_other_jurisd
 
 @pytest.fixture
 def outbreak(tree, hq, venue, register):
+    return build_outbreak(tree, hq, venue, register)
+
+
+def build_outbreak(tree: Any, hq: Any, venue: Venue, register: Any) -> dict[str, Person]:
     """A case at the supermarket 10:00–11:00 yesterday; a co-visitor 10:30–(assumed 30 min) 11:00; a visitor
     who came at 11:30; someone at another venue at the same time."""
     other_venue = services.register_venue(
@@ -312,51 +318,6 @@ def test_overlaps_agree_with_a_brute_force_reference(tree, hq, venue, register):
         for o in selectors.venue_overlaps(person.pk, start=window[0], end=window[1])
     }
     assert found == expected and expected
-
-
-def test_a_case_s_suggestions_include_the_venue_co_visitor_with_evidence_and_exclude_the_others(outbreak, hq, venue):
-    case = register_case(
-        outbreak["case_person"], kind="confirmed", first_positive_at=timezone.now() - timedelta(hours=2), by=hq
-    )
-    # register_case does not suggest; the view and the button call suggest_contacts.
-    suggest_contacts(case, by=hq)
-    venue_contacts = Contact.objects.filter(case=case, setting=Setting.VENUE)
-    assert {c.person_id for c in venue_contacts} == {outbreak["co_visitor"].pk}
-    contact = venue_contacts.get()
-    assert contact.status == ContactStatus.SUGGESTED
-    assert venue.code in contact.evidence and "东街好又多超市" in contact.evidence and "30" in contact.evidence
-    assert contact.last_exposure_at == at(11)
-    people = set(Contact.objects.filter(case=case).values_list("person_id", flat=True))
-    assert not {outbreak["later"].pk, outbreak["elsewhere"].pk} & people
-    # Running it again changes nothing.
-    assert suggest_contacts(case, by=hq) == [] and Contact.objects.filter(case=case).count() == len(people)
-    # The investigator confirms: the exposure (and so the quarantine dates) is the end of the shared stay.
-    confirmed = confirm_contact(case, person=contact.person, setting=contact.setting, evidence=contact.evidence, by=hq)
-    assert confirmed.status == ContactStatus.CONFIRMED and confirmed.last_exposure_at == at(11)
-
-
-def test_check_ins_before_the_infectious_period_are_not_suggested(tree, hq, venue, register):
-    person = register("a", name="病例丙", document_number=resident_id(5), phone="13800000005")
-    services._record(
-        venue,
-        person=person,
-        checked_in_at=at(10, days_ago=20),
-        checked_out_at=at(11, days_ago=20),
-        source=CheckInSource.STAFF,
-        reference="old",
-        by=hq,
-    )
-    staff_check_in(venue, hq, sequence=6, start=at(10, days_ago=20))
-    case = register_case(person, kind="confirmed", first_positive_at=timezone.now(), by=hq)
-    suggest_contacts(case, by=hq)
-    assert not Contact.objects.filter(case=case, setting=Setting.VENUE).exists()
-
-
-def test_a_minimum_overlap_from_settings_drops_short_overlaps(outbreak, hq, settings):
-    settings.VENUE_MIN_OVERLAP_MINUTES = 31
-    case = register_case(outbreak["case_person"], kind="confirmed", first_positive_at=timezone.now(), by=hq)
-    suggest_contacts(case, by=hq)
-    assert not Contact.objects.filter(case=case, setting=Setting.VENUE).exists()
 
 
 def test_check_ins_under_a_merged_record_count_for_the_survivor(outbreak, venue, hq):
