@@ -163,7 +163,16 @@ class SiteOut(Schema):
 
 
 def _item(scan: ScanIn) -> services.SampleItem:
-    return services.SampleItem(**scan.dict())
+    return services.SampleItem(
+        person_code=scan.person_code,
+        tube_barcode=scan.tube_barcode,
+        sampled_at=scan.sampled_at,
+        key=scan.key,
+        name=scan.name,
+        phone=scan.phone,
+        home_division=scan.home_division,
+        sampler_id=scan.sampler_id,
+    )
 
 
 @router.get("/rounds", response=list[RoundOut])

@@ -32,7 +32,6 @@ with what was committed.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -226,7 +225,9 @@ def _replays(rows: list[_Row], device_id: str) -> tuple[list[_Row], list[ItemAcc
         key: (pk, person_id, barcode, duplicate)
         for key, pk, person_id, barcode, duplicate in Sample.objects.filter(
             device_id=device_id, idempotency_key__in=keys
-        ).values_list("idempotency_key", "pk", "person_id", "tube__barcode", "is_duplicate")
+        )
+        .exclude(idempotency_key="")  # the partial unique index's condition, so the planner uses it
+        .values_list("idempotency_key", "pk", "person_id", "tube__barcode", "is_duplicate")
     }
     fresh: list[_Row] = []
     replayed: list[ItemAccepted] = []
@@ -579,14 +580,13 @@ def _allocate_with_retry(
 
 
 def _request_digest(site: SamplingSite, test_round: TestRound, items: list[SampleItem]) -> str:
-    body = {
-        "site": site.pk,
-        "round": test_round.pk,
-        "items": [
-            {**asdict(item), "sampled_at": item.sampled_at.isoformat() if item.sampled_at else None} for item in items
-        ],
-    }
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    """SHA-256 of what the batch asks for, to tell a true retry from a key reused for another body."""
+    digest = hashlib.sha256(f"{site.pk}|{test_round.pk}".encode())
+    for item in items:
+        at = item.sampled_at.isoformat() if item.sampled_at else ""
+        fields = (item.person_code, item.tube_barcode, at, item.key, item.name, item.phone, item.home_division)
+        digest.update(("\x1e" + "\x1f".join(fields) + f"\x1f{item.sampler_id}").encode())
+    return digest.hexdigest()
 
 
 def _claim_batch(
