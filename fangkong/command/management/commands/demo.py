@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from fangkong.command.loader import DEMO_PASSWORD, create_demo_accounts, simulate_and_load
+from fangkong.command.testing_demo import load_testing_round
 from fangkong.core.models import Division, User
 from fangkong.core.tokens import issue_token
 
@@ -45,6 +46,14 @@ class Command(BaseCommand):
                 f"({loaded.run.summary}) in {time.monotonic() - started:.1f} s"
             )
         accounts = create_demo_accounts()
+        started = time.monotonic()
+        testing_round = load_testing_round()
+        if testing_round is not None:
+            self.stdout.write(
+                f"mass-testing round: {testing_round.sampled} sampled in {testing_round.tubes} tubes, "
+                f"{testing_round.positive_tubes} positive pool, {testing_round.untested} untested "
+                f"({time.monotonic() - started:.1f} s) — /testing/rounds/{testing_round.round_id}/coverage/"
+            )
         self.stdout.write("")
         self.stdout.write(f"Fangkong demo — http://{addrport}/  (password for every account: {DEMO_PASSWORD})")
         for account in accounts:
