@@ -10,10 +10,12 @@ from django.db.models import QuerySet
 from fangkong.command.models import SimulationRun
 from fangkong.command.planning import PLAN_JOB
 from fangkong.core.models import Job, User
+from fangkong.core.roles import Capability
 from fangkong.core.scope import get_scoped, scoped
 from fangkong.core.selectors import child_boundaries, divisions_in_scope, jobs_for
 from fangkong.people.selectors import pending_merges, people_count_by_child_division, people_in_scope
 from fangkong.screening.selectors import nobody_missed
+from fangkong.testing.turnaround import Turnaround, turnaround
 from fangkong.tracing.selectors import cases_for, overdue_clocks
 
 OUTBREAK_SERIES = ("new_cases", "new_close_contacts", "in_quarantine_rooms", "home_quarantine", "beds_used", "tests")
@@ -30,6 +32,7 @@ class DashboardFigures:
     loop: dict[str, int] = field(default_factory=dict)
     cases: int = 0
     overdue_clocks: int = 0
+    turnaround: Turnaround | None = None  # for users who may see testing
 
 
 def latest_simulation(user: User) -> SimulationRun | None:
@@ -68,6 +71,7 @@ def dashboard_figures(user: User) -> DashboardFigures:
         loop=loop_totals(user),
         cases=cases_for(user).count(),
         overdue_clocks=overdue_clocks(user).count(),
+        turnaround=turnaround(user) if user.can(Capability.TESTING_VIEW) else None,
     )
 
 

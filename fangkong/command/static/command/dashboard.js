@@ -56,12 +56,33 @@
         .concat(lines)
     });
   }
+  function drawTurnaround(figures) {
+    var el = document.getElementById("turnaround-chart");
+    if (!el || !figures || !figures.labs.length) return;
+    var labels = JSON.parse(el.dataset.labels);
+    var target = figures.result_target;
+    chartFor(el).setOption({
+      tooltip: {trigger: "axis"}, legend: {top: 0},
+      grid: {left: 60, right: 20, bottom: 60, top: 40},
+      xAxis: {type: "category", data: figures.labs.map(function (name) { return name || labels.unassigned; }),
+              axisLabel: {rotate: 20}},
+      yAxis: {type: "value", name: labels.hours},
+      series: [
+        {type: "bar", name: labels.receipt_median, data: figures.receipt_median, itemStyle: {color: "#8ab4f8"}},
+        {type: "bar", name: labels.result_median, data: figures.result_median, itemStyle: {color: "#0b57d0"},
+         markLine: target ? {symbol: "none", data: [{yAxis: target, name: labels.target}],
+                             lineStyle: {color: "#b3261e", type: "dashed"}, label: {formatter: labels.target + " {c} h"}} : undefined},
+        {type: "bar", name: labels.result_p90, data: figures.result_p90, itemStyle: {color: "#174ea6"}}
+      ]
+    });
+  }
   function drawAll() {
     if (!window.echarts) return;
     var byDivision = json("by-division-data") || [];
     drawBars(byDivision);
     drawMap(byDivision);
     drawOutbreak(json("outbreak-data"));
+    drawTurnaround(json("turnaround-data"));
   }
   document.addEventListener("DOMContentLoaded", drawAll);
   document.body && document.body.addEventListener("htmx:afterSwap", drawAll);
