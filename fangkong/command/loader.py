@@ -218,6 +218,7 @@ def simulate_and_load(
         run = record_outbreak(result, data_dir=out_dir)
         if counts["people_created"]:
             run.summary["loop"] = load_outbreak_loop(city, result)
+            run.summary["venues"] = load_venue_check_ins(city, result)
             run.save(update_fields=["summary"])
     return SimulationLoad(
         divisions_created=counts["divisions_created"], people_created=counts["people_created"], run=run
@@ -289,3 +290,46 @@ def load_outbreak_loop(city: Any, result: Any, *, now: datetime | None = None) -
         elif row["start_date"] <= last_day - timedelta(days=1):
             screening.record_quarantined(who, central=bool(row["centralized"]), by=None)
     return {"cases": len(registered), "listed": listed}
+
+
+def load_venue_check_ins(city: Any, result: Any, *, now: datetime | None = None, days: int = 14) -> dict[str, int]:
+    """The city's venues with venue codes, and the check-ins of the outbreak's last `days` days (the simulator's
+    per-day visits, the people in quarantine or hospital left out), shifted as `load_outbreak_loop` shifts the
+    outbreak so that its last day is today: venue co-visitors of the loaded cases can then be suggested."""
+    from fangkong.people.models import PersonDocument
+    from fangkong.simulate.datasets import checkins
+    from fangkong.venues.loading import CheckInRow, VenueRow, load_check_ins, load_venues
+
+    now = now or timezone.now()
+    config = result.config
+    last_day = config.start_date + timedelta(days=config.days - 1)
+    shift = timedelta(days=(timezone.localdate(now) - last_day).days)
+    reference = f"sim:{config.seed}"
+    venues = load_venues(
+        [VenueRow(str(v["venue_id"]), v["name"], v["category"], v["community_code"]) for v in city.venues.to_pylist()],
+        reference=reference,
+    )
+    first = datetime.combine(
+        last_day - timedelta(days=days - 1), datetime.min.time(), tzinfo=timezone.get_current_timezone()
+    )
+    visits = [
+        row for row in checkins(city, outbreak=result, days=config.days).to_pylist() if row["checkin_time"] >= first
+    ]
+    id_numbers = city.people.column("id_number").to_pylist()
+    numbers = sorted({id_numbers[row["person_id"]] for row in visits})
+    person_of: dict[str, int] = {}
+    for start in range(0, len(numbers), 5_000):
+        person_of.update(
+            PersonDocument.objects.filter(number__in=numbers[start : start + 5_000]).values_list("number", "person_id")
+        )
+    rows = (
+        CheckInRow(
+            person_id=person_of[id_numbers[row["person_id"]]],
+            venue_external_id=str(row["venue_id"]),
+            checked_in_at=row["checkin_time"] + shift,
+            minutes=int(row["minutes"]),
+        )
+        for row in visits
+        if id_numbers[row["person_id"]] in person_of and row["checkin_time"] + shift <= now
+    )
+    return {"venues": len(venues), "check_ins": load_check_ins(rows, venues=venues, reference=reference)}
