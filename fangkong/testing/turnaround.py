@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, DateTimeField, Expression, F, Func, IntegerField, Max, Q, Value
 from django.db.models.sql.compiler import SQLCompiler
@@ -37,6 +38,9 @@ from fangkong.testing.models import Tube
 from fangkong.testing.selectors import rounds_for
 
 RECENT_ROUNDS = 6
+# The dashboard polls every 60 s; a city round's figures take seconds on a million tubes (docs/benchmarks.md), so
+# the figures for a jurisdiction and its tubes are kept this long (a changed tube count or newest tube is a miss).
+CACHE_SECONDS = 60
 
 Histogram = dict[int, int]  # minutes → tubes
 
@@ -184,8 +188,28 @@ def _merge(histograms: Iterable[Histogram]) -> Histogram:
 
 
 def turnaround(user: User, *, now: datetime | None = None, rounds: int = RECENT_ROUNDS) -> Turnaround:
-    """Turnaround for the user's most recent rounds (by start), over the tubes in the user's jurisdiction."""
-    now = now or timezone.now()
+    """Turnaround for the user's most recent rounds (by start), over the tubes in the user's jurisdiction.
+
+    Without `now` (the dashboard) the answer is cached for CACHE_SECONDS per jurisdiction and set of rounds."""
+    if now is not None:
+        return _turnaround(user, now=now, rounds=rounds)
+    now = timezone.now()
+    recent_ids = list(
+        rounds_for(user).filter(starts_at__lte=now).order_by("-starts_at", "-id").values_list("pk", flat=True)[:rounds]
+    )
+    if not recent_ids:
+        return Turnaround()
+    newest_tube = scoped(Tube.objects.filter(round_id__in=recent_ids), user).aggregate(newest=Max("id"))["newest"]
+    key = f"fangkong:turnaround:{getattr(user, 'scope_path', '')}:{','.join(map(str, recent_ids))}:{newest_tube}"
+    cached = cache.get(key)
+    if isinstance(cached, Turnaround):
+        return cached
+    figures = _turnaround(user, now=now, rounds=rounds)
+    cache.set(key, figures, CACHE_SECONDS)
+    return figures
+
+
+def _turnaround(user: User, *, now: datetime, rounds: int) -> Turnaround:
     recent = list(rounds_for(user).filter(starts_at__lte=now).order_by("-starts_at", "-id")[:rounds])
     if not recent:
         return Turnaround()

@@ -7,6 +7,7 @@ from datetime import timedelta
 from itertools import count
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from fangkong.core.roles import Role
@@ -107,6 +108,7 @@ def test_nearest_rank():
 
 
 def test_the_dashboard_shows_the_turnaround_panel_to_those_who_see_testing(client, scene, make_user):
+    cache.clear()
     client.force_login(make_user(Role.COUNTY_HQ, "county"))
     page = client.get("/").content.decode()
     assert 'data-testid="turnaround-panel"' in page and 'data-testid="turnaround-chart"' in page
@@ -114,3 +116,15 @@ def test_the_dashboard_shows_the_turnaround_panel_to_those_who_see_testing(clien
     assert 'id="turnaround-data"' in page
     client.force_login(make_user(Role.CHECKPOINT_STAFF, "a"))
     assert 'data-testid="turnaround-panel"' not in client.get("/").content.decode()
+
+
+def test_the_dashboards_figures_are_cached_until_a_tube_is_added(scene, make_user, tree):
+    cache.clear()
+    user = make_user(Role.COUNTY_HQ, "county")
+    first = turnaround(user)
+    assert turnaround(user) is not first and turnaround(user) == first  # served from the cache
+    Tube.objects.filter(round=scene["round"]).update(resulted_at=None)
+    assert turnaround(user).rounds[0].to_result.reached == 5  # cached: same tubes
+    tube(scene["round"], where=site(tree, "a"), laboratory=scene["first"], opened=timezone.now())
+    assert turnaround(user).rounds[0].to_result.reached == 0  # a new tube: recomputed
+    cache.clear()
