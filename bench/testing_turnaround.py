@@ -45,7 +45,8 @@ def main() -> None:
     for row in figures.rounds:
         print(
             f"round {row.name}: {row.tubes:,} tubes; to receipt median {row.to_receipt.median_hours} h, "
-            f"p90 {row.to_receipt.p90_hours} h, {row.to_receipt.percent_within}% within {row.to_receipt.target_hours} h; "
+            f"p90 {row.to_receipt.p90_hours} h, "
+            f"{row.to_receipt.percent_within}% within {row.to_receipt.target_hours} h; "
             f"to result median {row.to_result.median_hours} h, p90 {row.to_result.p90_hours} h, "
             f"{row.to_result.percent_within}% within {row.to_result.target_hours} h"
         )
