@@ -75,7 +75,7 @@ def seed(url: str) -> dict[str, Any]:
     from fangkong.core.tokens import issue_token
     from fangkong.people.services import BulkPerson, bulk_resolve_people
     from fangkong.testing import services
-    from fangkong.testing.models import RoundStatus, SamplingSite, SiteKind
+    from fangkong.testing.models import SamplingSite, SiteKind
 
     def node(path: str, name: str, level: str, parent: Division | None) -> Division:
         division, _ = Division.objects.get_or_create(
@@ -125,17 +125,28 @@ def seed(url: str) -> dict[str, Any]:
                     ]
                 )
     _, token = issue_token(user, name=f"load {timezone.now():%H%M%S}", by=None)
+    return {"token": token, "sites": sites, "people": numbers, "city": city.path, "user": user.pk}
+
+
+def open_round(config: dict[str, Any], scenario: str) -> int:
+    """A new open round for one scenario, so that its people are sampled once in it."""
+    from django.utils import timezone
+
+    from fangkong.core.models import Division, User
+    from fangkong.testing import services
+    from fangkong.testing.models import RoundStatus
+
+    user = User.objects.get(pk=config["user"])
     now = timezone.now()
     test_round = services.create_round(
-        city,
-        name=f"load {now:%Y-%m-%d %H:%M:%S}",
+        Division.objects.get(path=config["city"]),
+        name=f"load {scenario} {now:%Y-%m-%d %H:%M:%S}",
         starts_at=now - dt.timedelta(hours=1),
         ends_at=now + dt.timedelta(days=2),
         by=user,
         pool_size=10,
     )
-    services.set_round_status(test_round, status=RoundStatus.OPEN, by=user)
-    return {"token": token, "round": test_round.pk, "sites": sites, "people": numbers}
+    return services.set_round_status(test_round, status=RoundStatus.OPEN, by=user).pk
 
 
 class Server:
@@ -228,7 +239,15 @@ def run_scenario(args: argparse.Namespace, scenario: str, server: Server, config
     if scenario == "single":
         per_device = min(per_device, args.duration + 30)
     log_dir = tempfile.mkdtemp(prefix="fangkong-load-")
-    load_config = {**config, "run": run, "per_device": per_device, "pool_size": 10, "log_dir": log_dir}
+    round_id = open_round(config, scenario)
+    load_config = {
+        **config,
+        "round": round_id,
+        "run": run,
+        "per_device": per_device,
+        "pool_size": 10,
+        "log_dir": log_dir,
+    }
     load_config["batch_size"] = args.batch_size
     config_file = Path(log_dir) / "config.json"
     config_file.write_text(json.dumps(load_config))
@@ -268,13 +287,14 @@ def run_scenario(args: argparse.Namespace, scenario: str, server: Server, config
     accepted = []
     for path in Path(log_dir).glob("*.jsonl"):
         accepted += [json.loads(line) for line in path.read_text().splitlines() if line]
-    figures = reconcile(args.url, run, config["round"], accepted)
+    figures = reconcile(args.url, run, round_id, accepted)
     outside = [row["latency"] for row in accepted if not (killed_at - 2 <= row["at"] <= back_at + 5)]
     latency = [row["latency"] for row in accepted]
     total = [row["total"] for row in accepted]
     return {
         "scenario": scenario,
         "run": run,
+        "round": round_id,
         "devices": users,
         "duration_s": round(finished - started, 1),
         "restart": {"killed_after_s": round(killed_at - started, 1), "down_s": round(back_at - killed_at, 1)},
