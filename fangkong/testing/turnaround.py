@@ -68,7 +68,7 @@ class MinutesBetween(Func):
         return super().as_sql(
             compiler,
             connection,
-            template="FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)) / 60)::integer",
+            template="FLOOR(date_part('epoch', %(expressions)s) / 60)::integer",  # double, not numeric: faster
             arg_joiner=" - ",
             **extra,
         )
