@@ -322,35 +322,33 @@ def record_quarantined_many(
     entries = list(
         PoolEntry.objects.select_for_update()
         .filter(person_id__in=list(central_by_person), state__in=OPEN_STATES)
-        .only("id", "person_id", "state", "division_id", "located_at", "quarantined_at")
+        .values_list("pk", "person_id", "state", "division_id")
     )
-    moves: dict[str, list[PoolEntry]] = {S.QUARANTINED_CENTRAL: [], S.QUARANTINED_HOME: []}
-    for entry in entries:
-        to = S.QUARANTINED_CENTRAL if central_by_person[entry.person_id] else S.QUARANTINED_HOME
-        if entry.state == to:
+    moves: dict[str, list[tuple[int, str]]] = {S.QUARANTINED_CENTRAL: [], S.QUARANTINED_HOME: []}
+    for pk, person_id, current, _division in entries:
+        to = S.QUARANTINED_CENTRAL if central_by_person[person_id] else S.QUARANTINED_HOME
+        if current == to:
             continue
-        if to not in TRANSITIONS[entry.state]:
+        if to not in TRANSITIONS[current]:
             raise LoopError(
                 _("%(person)s cannot go from %(old)s to %(new)s.")
-                % {"person": entry.person_id, "old": S(entry.state).label, "new": S(to).label},
+                % {"person": person_id, "old": S(current).label, "new": S(to).label},
                 field="state",
             )
-        moves[to].append(entry)
+        moves[to].append((pk, current))
     events: list[PoolEvent] = []
     changes: dict[str, list[Any]] = {}
     actor = by if by is not None and by.pk else None
     for state, moved in moves.items():
         if not moved:
             continue
-        ids = [entry.pk for entry in moved]
+        ids = [pk for pk, _current in moved]
         PoolEntry.objects.filter(pk__in=ids).update(state=state)
         PoolEntry.objects.filter(pk__in=ids, quarantined_at__isnull=True).update(quarantined_at=at)
         PoolEntry.objects.filter(pk__in=ids, located_at__isnull=True).update(located_at=at)
         events.extend(
-            PoolEvent(
-                entry_id=entry.pk, kind="transition", from_state=entry.state, to_state=state, note=note[:300], by=actor
-            )
-            for entry in moved
+            PoolEvent(entry_id=pk, kind="transition", from_state=current, to_state=state, note=note[:300], by=actor)
+            for pk, current in moved
         )
         changes[state] = [None, ids]
     PoolEvent.objects.bulk_create(events, batch_size=5000)
@@ -360,7 +358,7 @@ def record_quarantined_many(
             by=by,
             target_type="screening.poolentry",
             target_id=f"{len(events)} entries",
-            division_path=_common_prefix([entry.division_id for entry in entries]),
+            division_path=_common_prefix([str(division) for _pk, _person, _state, division in entries]),
             changes=changes,
             reason=note,
         )
