@@ -69,7 +69,7 @@ def test_certificate_from_the_resident_page_to_the_checkpoint(
 def test_turnaround_chart_and_planner(page: Page, live_server, make_user, tree, register):
     base = live_server.url
     person = register("a", name="吴采样", phone="13877778888")
-    sample(person, tree=tree, sampled_at=timezone.now() - timedelta(hours=15))
+    swab = sample(person, tree=tree, sampled_at=timezone.now() - timedelta(hours=15))
     log_in(page, base, make_user(Role.COUNTY_HQ, "county").username)
     page.goto(f"{base}/")
     expect(page.get_by_test_id("turnaround-panel")).to_be_visible()
@@ -84,3 +84,7 @@ def test_turnaround_chart_and_planner(page: Page, live_server, make_user, tree, 
     page.fill("#id_lab_tubes_per_day", "200000")
     page.get_by_test_id("plan").click()
     expect(page.get_by_test_id("planner-result")).to_have_attribute("data-bottleneck", "transport")
+
+    page.goto(f"{base}/testing/rounds/{swab.round_id}/coverage/")
+    expect(page.get_by_test_id("round-plan")).to_be_visible()
+    expect(page.get_by_test_id("round-plan-chart")).to_have_attribute("data-rendered", "1")

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.core.access import AuthedRequest, requires
 from fangkong.core.roles import Capability
+from fangkong.testing.capacity.selectors import round_plan
 from fangkong.testing.coverage import selectors
 from fangkong.testing.coverage.models import UncoveredKind
 from fangkong.testing.coverage.services import start_round_coverage
@@ -26,6 +27,7 @@ def round_coverage(request: AuthedRequest, round_id: int) -> HttpResponse:
         "round": test_round,
         "run": run,
         "job": selectors.latest_job(request.user, test_round),
+        "round_plan": round_plan(test_round),  # the capacity planner beside the round's progress
     }
     if run is not None:
         community = request.GET.get("community", "")

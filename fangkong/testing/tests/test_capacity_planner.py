@@ -188,3 +188,12 @@ def test_a_round_without_sites_or_labs_says_what_is_missing(tree, register):
     test_round = mass_round(tree, starts_at=timezone.now())
     plan = round_plan(test_round)
     assert plan.result is None and set(plan.missing) == {"sampling_points", "lab_tubes_per_day"}
+
+
+def test_the_round_coverage_page_shows_the_plan_beside_progress(client, tree, register, make_user):
+    register("a", name="钱一", phone="13811110011")
+    test_round = mass_round(tree, starts_at=timezone.now() - timedelta(hours=2))
+    client.force_login(make_user(Role.COUNTY_HQ, "county"))
+    page = client.get(f"/testing/rounds/{test_round.pk}/coverage/").content.decode()
+    assert 'data-testid="round-plan"' in page and 'id="round-plan-data"' in page
+    assert 'data-testid="round-plan-missing"' in page  # no sites or lab capacity recorded yet
