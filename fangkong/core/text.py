@@ -51,6 +51,8 @@ def normalize_text(value: object) -> str:
     """A form or spreadsheet value as one clean line: width folded, runs of spaces collapsed, ends stripped."""
     if value is None:
         return ""
+    if type(value) is str and value.isascii() and value.isprintable() and "  " not in value:
+        return value.strip(" ")  # already clean but for its ends: the common case, without translate and regex
     return _RUNS_OF_SPACE.sub(" ", to_half_width(str(value))).strip()
 
 
