@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pypinyin import lazy_pinyin
 
-from fangkong.core import audit
+from fangkong.core import audit, bulk
 from fangkong.core.errors import DomainError, ErrorCode, PermissionDeniedError
 from fangkong.core.masking import mask_id_number, mask_phone
 from fangkong.core.models import Division, User
@@ -30,6 +30,7 @@ from fangkong.people.models import (
     PersonSource,
     Sex,
 )
+from fangkong.people.pinyin import name_pinyin
 from fangkong.people.validation import PersonInput, ValidPerson, validate_person_input
 
 __all__ = [
@@ -451,6 +452,7 @@ class BulkResolution:
     person_of: dict[IdentityKey, int]
     home_of: dict[int, str]  # person id → home division path
     created: int
+    created_ids: frozenset[int] = frozenset()  # the people this call created (none of them is in any pool yet)
 
 
 def _batches(items: list[Any], size: int = BULK_BATCH) -> list[list[Any]]:
@@ -490,17 +492,54 @@ def _birth_date_and_sex(kind: str, number: str) -> tuple[Any, str]:
     return born, Sex.MALE if int(number[16]) % 2 else Sex.FEMALE
 
 
+_PERSON_COLUMNS = (
+    "id",
+    "name",
+    "pinyin",
+    "sex",
+    "birth_date",
+    "phone",
+    "phone_tail",
+    "primary_document_kind",
+    "primary_document_number",
+    "home_division_id",
+    "address",
+)
+
+
+LOOKUP_BATCH = 10_000
+
+
+def _document_holders(kind: str, numbers: list[str]) -> list[tuple[str, int]]:
+    """(number, person id) for the numbers of `kind` already in the registry. Plain SQL in batches: building
+    Django lookups with thousands of parameters cost seconds per million numbers."""
+    quoted = connection.ops.quote_name
+    meta = PersonDocument._meta
+    columns = {field.name: quoted(str(field.column)) for field in meta.concrete_fields}
+    found: list[tuple[str, int]] = []
+    with connection.cursor() as cursor:
+        for batch in _batches(numbers, LOOKUP_BATCH):
+            placeholders = ", ".join(["%s"] * len(batch))
+            cursor.execute(
+                f"SELECT {columns['number']}, {columns['person']} FROM {quoted(meta.db_table)} "  # noqa: S608
+                f"WHERE {columns['kind']} = %s AND {columns['number']} IN ({placeholders})",
+                [kind, *batch],
+            )
+            found.extend(cursor.fetchall())
+    return found
+
+
 def bulk_resolve_people(people: list[BulkPerson], *, insert_batch: int = 2000) -> BulkResolution:
-    """Find each person in the registry or create them (with their document). Call inside a transaction."""
+    """Find each person in the registry or create them (with their document). Call inside a transaction.
+
+    New people are written with `core.bulk` (ids allocated up front, executemany/COPY of plain tuples);
+    `insert_batch` is kept for callers and no longer matters."""
     keys = {p.key for p in people}
     owners: dict[IdentityKey, int] = {}
     for kind in {k[1] for k in keys if k[0] == "document"}:
         numbers = sorted(k[2] for k in keys if k[0] == "document" and k[1] == kind)
-        for batch in _batches(numbers):
-            for number, person_id in PersonDocument.objects.filter(kind=kind, number__in=batch).values_list(
-                "number", "person_id"
-            ):
-                owners[("document", kind, number)] = person_id
+        for number, person_id in _document_holders(kind, numbers):
+            owners[("document", kind, number)] = person_id
     wanted = {(k[1], k[2]) for k in keys if k[0] == "phone"}
     for batch in _batches(sorted({phone for _name, phone in wanted})):
         for name, phone, person_id in (
@@ -518,59 +557,60 @@ def bulk_resolve_people(people: list[BulkPerson], *, insert_batch: int = 2000) -
             (pk, str(home)) for pk, home in Person.objects.filter(pk__in=batch).values_list("pk", "home_division_id")
         )
 
-    pinyin: dict[str, str] = {}
     fresh: dict[IdentityKey, BulkPerson] = {}
     for person in people:
         if person.key not in person_of:
             fresh.setdefault(person.key, person)
-    created = 0
-    for batch in _batches(list(fresh.values())):
-        rows = []
-        for item in batch:
-            if item.name not in pinyin:
-                pinyin[item.name] = " ".join(lazy_pinyin(item.name))
-            born, sex = _birth_date_and_sex(item.document_kind, item.document_number)
-            rows.append(
-                Person(
-                    name=item.name,
-                    pinyin=pinyin[item.name],
-                    sex=sex,
-                    birth_date=born,
-                    phone=item.phone,
-                    phone_tail=item.phone[-4:],
-                    primary_document_kind=item.document_kind,
-                    primary_document_number=item.document_number,
-                    home_division_id=item.home_division,
-                    address=item.address,
-                )
+    ids = bulk.allocate_ids(Person, len(fresh))
+    now = timezone.now()
+    rows = []
+    documents = []
+    stored_date: dict[Any, Any] = {}
+    for pk, item in zip(ids, fresh.values(), strict=True):
+        born, sex = _birth_date_and_sex(item.document_kind, item.document_number)
+        if born not in stored_date:
+            stored_date[born] = bulk.db_date(born)
+        rows.append(
+            (
+                pk,
+                item.name,
+                name_pinyin(item.name),
+                sex,
+                stored_date[born],
+                item.phone,
+                item.phone[-4:],
+                item.document_kind,
+                item.document_number,
+                item.home_division,
+                item.address,
             )
-        Person.objects.bulk_create(rows, batch_size=insert_batch)
-        documents = []
-        for item, row in zip(batch, rows, strict=True):
-            assert row.pk is not None, "bulk_create must return ids (SQLite ≥ 3.35, PostgreSQL)"
-            person_of[item.key] = row.pk
-            home_of[row.pk] = item.home_division
-            if item.document_number:
-                documents.append(PersonDocument(person_id=row.pk, kind=item.document_kind, number=item.document_number))
-        PersonDocument.objects.bulk_create(documents, batch_size=insert_batch)
-        created += len(rows)
-    return BulkResolution(person_of=person_of, home_of=home_of, created=created)
+        )
+        person_of[item.key] = pk
+        home_of[pk] = item.home_division
+        if item.document_number:
+            documents.append((pk, item.document_kind, item.document_number))
+    bulk.insert_rows(Person, _PERSON_COLUMNS, rows, now=now)
+    del rows
+    bulk.insert_rows(PersonDocument, ("person_id", "kind", "number"), documents, now=now)
+    return BulkResolution(person_of=person_of, home_of=home_of, created=len(ids), created_ids=frozenset(ids))
 
 
 def bulk_add_sources(
-    items: list[tuple[int, str, dict[str, Any]]], *, source: str, by: User | None, insert_batch: int = 2000
+    items: list[tuple[int, str, dict[str, Any] | str]], *, source: str, by: User | None, insert_batch: int = 2000
 ) -> int:
-    """Provenance rows (person id, reference, masked data) for many people. Call inside a transaction."""
-    actor = by if by is not None and by.pk else None
-    for batch in _batches(items):
-        PersonSource.objects.bulk_create(
-            [
-                PersonSource(person_id=person_id, source=source, reference=reference, recorded_by=actor, data=data)
-                for person_id, reference, data in batch
-            ],
-            batch_size=insert_batch,
-        )
-    return len(items)
+    """Provenance rows (person id, reference, masked data) for many people. Call inside a transaction.
+
+    `data` may be given already as JSON text (`core.bulk.db_json`) when the caller serialises it anyway."""
+    actor = by.pk if by is not None and by.pk else None
+    return bulk.insert_rows(
+        PersonSource,
+        ("person_id", "source", "reference", "recorded_by_id", "data"),
+        (
+            (person_id, source, reference, actor, data if isinstance(data, str) else bulk.db_json(data))
+            for person_id, reference, data in items
+        ),
+        expected=len(items),
+    )
 
 
 @transaction.atomic
