@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -134,32 +135,36 @@ def main() -> None:
     )
     mapping = services.suggest_mapping(HEADERS)
     phases: dict[str, float] = {}
-    last = {"message": "", "at": time.perf_counter()}
+    cpu_phases: dict[str, float] = {}
+    last: dict[str, Any] = {"message": "", "at": time.perf_counter(), "cpu": time.process_time()}
 
     def progress(done: int, total: int, message: str) -> None:
-        now = time.perf_counter()
+        now, cpu_now = time.perf_counter(), time.process_time()
         if message != last["message"]:
             if last["message"]:
-                phases[str(last["message"])] = phases.get(str(last["message"]), 0) + now - float(last["at"])
-            last["message"], last["at"] = message, now
+                key = str(last["message"])
+                phases[key] = phases.get(key, 0) + now - float(last["at"])
+                cpu_phases[key] = cpu_phases.get(key, 0) + cpu_now - float(last["cpu"])
+            last["message"], last["at"], last["cpu"] = message, now, cpu_now
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
         import pstats
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
         profiler.enable()
     result = services.import_list(list_import, mapping=mapping, by=None, progress=progress)
     if os.environ.get("BENCH_PROFILE"):
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
-    elapsed = time.perf_counter() - start
+        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(45)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     progress(0, 0, "end")
     print(f"imported: {result.as_dict()}")
     for name, seconds in phases.items():
-        print(f"  {name[:40]:40s} {seconds:6.1f} s")
-    print(f"import_list: {elapsed:.1f} s for {args.rows:,} rows ({args.rows / elapsed:,.0f} rows/s)")
+        print(f"  {name[:40]:40s} {seconds:6.1f} s  (CPU of this process {cpu_phases.get(name, 0):6.1f} s)")
+    print(f"import_list: {elapsed:.1f} s for {args.rows:,} rows ({args.rows / elapsed:,.0f} rows/s); CPU {cpu:.1f} s")
+    print(f"load average: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

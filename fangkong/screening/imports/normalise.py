@@ -9,6 +9,7 @@ what to fix. Pure functions apart from the translation layer.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -83,8 +84,32 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_PLAIN_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
+
+
+def _plain_resident_id(value: Any) -> bool:
+    """Whether `value` is already a clean, valid 18-character resident ID (the shape of almost every row):
+    the same checks as `identity.validate_resident_id` — province, a real birth date not in the future nor
+    before 1880, the check character — without its normalisation and error paths. Anything else goes the
+    full way, which also says what is wrong (a property test checks the two agree)."""
+    if type(value) is not str or len(value) != 18 or not _PLAIN_RESIDENT_ID.fullmatch(value):
+        return False
+    if value[:2] not in identity.PROVINCES:
+        return False
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return False
+    if born < identity.EARLIEST_BIRTH_DATE or born > date.today():  # noqa: DTZ011 - a calendar date, as identity
+        return False
+    total = sum(map(operator.mul, map(int, value[:17]), identity.WEIGHTS))
+    return identity.CHECK_CHARACTERS[total % 11] == value[17]
+
+
 def document_number(value: Any, kind: str) -> str:
     """The normalised number; a float or '4.10302E+17' is spreadsheet damage, reported as such."""
+    if kind == DocumentKind.RESIDENT_ID and _plain_resident_id(value):
+        return str(value)
     try:
         if kind == DocumentKind.RESIDENT_ID:
             return identity.validate_resident_id(value).number

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.utils.translation import gettext as _
 
@@ -73,6 +73,36 @@ def _blank(row: list[Any]) -> str:
     return ""  # an unmapped field reads as empty
 
 
+MEMO_LIMIT = 100_000
+R = TypeVar("R")
+
+
+def _memo(function: Callable[[Any], R]) -> Callable[[Any], R]:
+    """`function` remembered per raw value (and its type: 1, 1.0 and True are different cells) — for columns
+    with few distinct values (document type, origin, arrival date, community code), whose normalisation
+    would otherwise run a million times. A failure is remembered as its message and raised again."""
+    cache: dict[tuple[type, Any], tuple[bool, Any]] = {}
+
+    def call(value: Any) -> R:
+        try:
+            key = (type(value), value)
+            known = cache.get(key)
+        except TypeError:  # not hashable
+            return function(value)
+        if known is None:
+            try:
+                known = (True, function(value))
+            except CellError as error:
+                known = (False, error.message)
+            if len(cache) < MEMO_LIMIT:
+                cache[key] = known
+        if known[0]:
+            return cast(R, known[1])
+        raise CellError(cast(str, known[1]))
+
+    return call
+
+
 def validate_rows(
     table: Table,
     mapping: dict[str, str],
@@ -89,6 +119,10 @@ def validate_rows(
     errors: list[dict[str, Any]] = []
     total = len(table.rows)
     no_identity = _("Give at least an ID number or a mobile number.")
+    document_kind = _memo(normalise.document_kind)
+    origin = _memo(normalise.origin)
+    arrival = _memo(lambda value: normalise.arrival(value, now=now))
+    community_code = _memo(normalise.community_code)
 
     for index, (number, row) in enumerate(zip(table.row_numbers, table.rows, strict=True)):
         if progress is not None and index % PROGRESS_EVERY == 0:
@@ -107,7 +141,7 @@ def validate_rows(
             name = ""
         kind: str = DocumentKind.RESIDENT_ID
         try:
-            kind = normalise.document_kind(cell["document_kind"](row))
+            kind = document_kind(cell["document_kind"](row))
         except CellError as error:
             fail("document_kind", error.message, cell["document_kind"](row))
         raw_number = cell["id_number"](row)
@@ -129,16 +163,16 @@ def validate_rows(
                 fail("phone", error.message, raw_phone)
         elif normalise.is_blank(raw_number):
             fail("id_number", no_identity, "")
-        origin_code, origin_name = normalise.origin(cell["origin"](row))
+        origin_code, origin_name = origin(cell["origin"](row))
         try:
-            arrived_at = normalise.arrival(cell["arrived_at"](row), now=now)
+            arrived_at = arrival(cell["arrived_at"](row))
         except CellError as error:
             fail("arrived_at", error.message, cell["arrived_at"](row))
             arrived_at = None
         address = normalise.address(cell["address"](row))
         community = ""
         try:
-            community = normalise.community_code(cell["community"](row))
+            community = community_code(cell["community"](row))
             if community and not router.knows_community(community):
                 fail("community", _("No community with code %(code)s in this city.") % {"code": community}, community)
         except CellError as error:

@@ -6,8 +6,9 @@ their documents; bulk_add_sources: one provenance row per list row). The ledger 
 screening owns it: people not yet in the pool get one entry each (the constraint
 `pool_one_open_entry_per_person` holds: people already open only get the report and, where new, the
 reason) with its 'listed' event, and every row a RiskReport (reference `<sha256[:16]>:<row>`). Deadlines
-and edition come from `screening.services.entry_terms`, as for `list_person`. Plain `bulk_create` in large
-batches: on SQLite executemany in one transaction, on PostgreSQL multi-row INSERTs with RETURNING.
+and edition come from `screening.services.entry_terms`, as for `list_person`. The tables are written with
+`core.bulk` — ids allocated up front inside the transaction, plain tuples through `executemany` on SQLite and
+`COPY` on PostgreSQL, no model instances — so a million rows write in seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from fangkong.core import bulk
 from fangkong.core.models import User
 from fangkong.people.services import BulkPerson, bulk_add_sources, bulk_resolve_people
 from fangkong.screening.imports.validation import ValidRow
 from fangkong.screening.models import OPEN_STATES, ListImport, LoopState, PoolEntry, PoolEvent, RiskReport
-from fangkong.screening.services import EntryTerms, entry_terms
+from fangkong.screening.services import entry_terms
 
 BATCH = 5_000
 INSERT_BATCH = 2_000
@@ -53,7 +55,7 @@ def write_rows(
     progress: Callable[[int, int], None],
 ) -> dict[str, int]:
     """Write `rows` (already valid) and return the counts. Call inside a transaction."""
-    actor = by if by is not None and by.pk else None
+    actor = by.pk if by is not None and by.pk else None
     source = list_import.source
     prefix = f"{list_import.sha256[:16]}:"
     total = len(rows)
@@ -77,95 +79,115 @@ def write_rows(
         insert_batch=INSERT_BATCH,
     )
     person_of, home_of = resolution.person_of, resolution.home_of
+    row_person = [person_of[row.identity_key] for row in rows]
     progress(total, steps)
+    masked = [bulk.db_json(row.masked()) for row in rows]  # what each row said, once for source and report
     bulk_add_sources(
-        [(person_of[row.identity_key], f"{prefix}{row.row}", row.masked()) for row in rows],
+        [(person, f"{prefix}{row.row}", data) for person, row, data in zip(row_person, rows, masked, strict=True)],
         source=source,
         by=by,
-        insert_batch=INSERT_BATCH,
     )
     progress(total * 2, steps)
 
-    # 2. The pool: people already open keep their entry; the others get one new entry each.
-    person_ids = sorted(set(person_of.values()))
+    # 2. The pool: people already open keep their entry; the others get one new entry each. People this import
+    # created cannot be in any pool yet, so only the others are looked up.
+    first_for_person: dict[int, ValidRow] = {}
+    for person, row in zip(row_person, rows, strict=True):
+        first_for_person.setdefault(person, row)
+    person_ids = sorted(first_for_person)
     open_entry: dict[int, tuple[int, list[str]]] = {}
-    for batch in _chunks(person_ids):
+    for batch in _chunks([pid for pid in person_ids if pid not in resolution.created_ids]):
         for pk, person_id, reasons in PoolEntry.objects.filter(person_id__in=batch, state__in=OPEN_STATES).values_list(
             "pk", "person_id", "reasons"
         ):
             open_entry[person_id] = (pk, list(reasons))
-    first_for_person: dict[int, ValidRow] = {}
-    for row in rows:
-        first_for_person.setdefault(person_of[row.identity_key], row)
-    terms: dict[str, EntryTerms] = {}
     entry_of: dict[int, int] = {pid: pk for pid, (pk, _reasons) in open_entry.items()}
+    newcomers = [pid for pid in person_ids if pid not in open_entry]
+    entry_ids = bulk.allocate_ids(PoolEntry, len(newcomers))
+    listed_at, reasons_json = bulk.db_datetime(now), bulk.db_json([reason])
+    due: dict[str, tuple[str, Any, Any]] = {}
+    entries = []
     unlocated = 0
-    entries_created = 0
-    for batch in _chunks([pid for pid in person_ids if pid not in open_entry]):
-        entries = []
-        for person_id in batch:
-            division, is_unlocated = _responsible(home_of[person_id], first_for_person[person_id])
-            term = terms.get(division)
-            if term is None:
-                term = terms[division] = entry_terms(division, now=now)
-            unlocated += is_unlocated
-            entries.append(
-                PoolEntry(
-                    person_id=person_id,
-                    division_id=division,
-                    is_unlocated=is_unlocated,
-                    reasons=[reason],
-                    state=LoopState.LISTED,
-                    edition_id=term.edition_id,
-                    listed_at=now,
-                    locate_due=term.locate_due,
-                    test_due=term.test_due,
-                )
+    for entry_id, person_id in zip(entry_ids, newcomers, strict=True):
+        division, is_unlocated = _responsible(home_of[person_id], first_for_person[person_id])
+        if division not in due:
+            term = entry_terms(division, now=now)
+            due[division] = (term.edition_id, bulk.db_datetime(term.locate_due), bulk.db_datetime(term.test_due))
+        edition_id, locate_due, test_due = due[division]
+        unlocated += is_unlocated
+        entry_of[person_id] = entry_id
+        entries.append(
+            (
+                entry_id,
+                person_id,
+                division,
+                is_unlocated,
+                reasons_json,
+                LoopState.LISTED,
+                edition_id,
+                listed_at,
+                locate_due,
+                test_due,
             )
-        PoolEntry.objects.bulk_create(entries, batch_size=INSERT_BATCH)
-        events = []
-        for entry in entries:
-            assert entry.pk is not None
-            entry_of[entry.person_id] = entry.pk
-            events.append(PoolEvent(entry_id=entry.pk, kind="listed", to_state=LoopState.LISTED, note=source, by=actor))
-        PoolEvent.objects.bulk_create(events, batch_size=INSERT_BATCH)
-        entries_created += len(entries)
+        )
+    bulk.insert_rows(PoolEntry, ENTRY_COLUMNS, entries, now=now)
+    del entries
+    bulk.insert_rows(
+        PoolEvent,
+        ("entry_id", "kind", "to_state", "note", "by_id"),
+        ((entry_id, "listed", LoopState.LISTED, source, actor) for entry_id in entry_ids),
+        now=now,
+        expected=len(entry_ids),
+    )
     extended = [
         PoolEntry(pk=pk, reasons=[*reasons, reason]) for pk, reasons in open_entry.values() if reason not in reasons
     ]
     PoolEntry.objects.bulk_update(extended, ["reasons"], batch_size=INSERT_BATCH)
     progress(total * 3, steps)
 
-    # 3. One report per row on the ledger.
-    done = total * 3
-    for row_batch in _chunks(rows):
-        RiskReport.objects.bulk_create(
-            [
-                RiskReport(
-                    entry_id=entry_of[person_of[row.identity_key]],
-                    source=source,
-                    reference=f"{prefix}{row.row}",
-                    reason=reason,
-                    origin_code=row.origin_code,
-                    origin_name=row.origin_name,
-                    arrived_at=row.arrived_at,
-                    data=_report_data(row, list_import),
-                )
-                for row in row_batch
-            ],
-            batch_size=INSERT_BATCH,
-        )
-        done += len(row_batch)
-        progress(done, steps)
+    # 3. One report per row on the ledger (the row as the source saw it, and the import).
+    import_tail = f', "import": {list_import.pk}}}'
+    arrived: dict[datetime | None, Any] = {}
+    for row in rows:
+        if row.arrived_at not in arrived:
+            arrived[row.arrived_at] = bulk.db_datetime(row.arrived_at)
+    bulk.insert_rows(
+        RiskReport,
+        ("entry_id", "source", "reference", "reason", "origin_code", "origin_name", "arrived_at", "data"),
+        (
+            (
+                entry_of[person],
+                source,
+                f"{prefix}{row.row}",
+                reason,
+                row.origin_code,
+                row.origin_name,
+                arrived[row.arrived_at],
+                data[:-1] + import_tail,  # == db_json({**row.masked(), "import": list_import.pk})
+            )
+            for person, row, data in zip(row_person, rows, masked, strict=True)
+        ),
+        now=now,
+        expected=total,
+    )
+    progress(steps, steps)
     return {
         "people_created": resolution.created,
-        "entries_created": entries_created,
+        "entries_created": len(entry_ids),
         "reports_added": total,
         "unlocated": unlocated,
     }
 
 
-def _report_data(row: ValidRow, list_import: ListImport) -> dict[str, Any]:
-    data = row.masked()
-    data["import"] = list_import.pk
-    return data
+ENTRY_COLUMNS = (
+    "id",
+    "person_id",
+    "division_id",
+    "is_unlocated",
+    "reasons",
+    "state",
+    "edition_id",
+    "listed_at",
+    "locate_due",
+    "test_due",
+)

@@ -1,0 +1,179 @@
+"""The fast list writer (`core.bulk`: ids up front, executemany on SQLite, COPY on PostgreSQL) writes exactly
+the rows the previous `bulk_create` writer wrote, on a small messy file against a registry that already has
+people, a merged record and an open pool entry. Runs on whichever database the suite runs on; CI runs it on
+both, and the PostgreSQL-only test below checks that COPY is really the path taken there."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, models, transaction
+
+from fangkong.core import bulk
+from fangkong.core.identity import make_resident_id
+from fangkong.core.models import AuditEntry, User
+from fangkong.core.roles import Role
+from fangkong.people.models import MergeCandidate, Person, PersonDocument, PersonSource
+from fangkong.people.services import PersonInput, confirm_merge, register_person
+from fangkong.screening.imports import services, writing
+from fangkong.screening.models import PoolEntry, PoolEvent, RiskReport
+from fangkong.screening.services import list_person
+from fangkong.screening.tests import reference_writing
+from fangkong.screening.tests.test_imports import ID1, ID2, ID3, MESSY_ROWS, gbk_csv
+
+ID4 = make_resident_id("410303", date(2001, 3, 4), 77)
+ID5 = make_resident_id("410302", date(1960, 7, 8), 301)
+NOW = datetime(2021, 8, 7, 2, 0, tzinfo=UTC)  # both runs list at the same moment, so deadlines compare
+AUTO_TIMES = {"created_at", "updated_at", "received_at", "at"}
+
+ROWS = [
+    *MESSY_ROWS,  # full-width, grouped mobiles, dates in four shapes, an unlocated visitor, a repeat of row 1
+    ["6", "钱 七", ID4, "+86 137-0000-1111", "郑州市金水区(410105)", "2021/8/5", "西工区王村8号"],
+    ["7", "孙八", ID5, "", "广州市", "44412.5", ""],  # the registry's merged record: resolves to the survivor
+    ["8", "周九", "", "13600001111", "", "", "东社区9号"],  # phone only, already in the registry
+    ["9", "吴十", "", "13500002222", "北京市朝阳区(110105)", "2021-08-06 08:05", ""],  # phone only, new …
+    ["10", "吴十", "", "135 0000 2222", "", "", "东社区"],  # … and the same person again
+    ["11", "李四", ID2, "13922223333", "上海", "2021-08-02", ""],  # already open in the pool (close contact)
+]
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def officer(tree: dict[str, Any]) -> User:
+    return User.objects.create_user(username="importer", role=Role.CITY_HQ, division=tree["city"])
+
+
+@pytest.fixture
+def registry(tree: dict[str, Any], officer: User) -> None:
+    """People the list meets: one open in the pool, one known by phone, and a merged pair."""
+
+    def person(where: str, **fields: Any) -> Person:
+        data = {"name": "张三", "document_number": None, "phone": None, **fields}
+        return register_person(PersonInput(division=tree[where].path, **data), source="test", by=officer).person
+
+    li = person("b", name="李四", document_number=ID2, phone="13922223333")
+    list_person(li, reason="close_contact", source="investigation", by=None)
+    person("a", name="周九", phone="13600001111")
+    survivor = person("a", name="孙八", document_kind="passport", document_number="E12345678", phone="13700007777")
+    person("b", name="孙八", document_number=ID5, phone="13700007777")  # same name and mobile: a merge candidate
+    street = User.objects.create_user(username="merger", role=Role.STREET_OFFICE, division=tree["street"])
+    assert confirm_merge(MergeCandidate.objects.get(), by=street).pk == survivor.pk
+
+
+def _value(field: models.Field[Any, Any], value: Any, keys: dict[str, dict[int, Any]]) -> Any:
+    if field.is_relation and value is not None and field.related_model is not None:
+        return keys.get(field.related_model._meta.label, {}).get(value, ("id", value))
+    return value
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables an import writes, ids replaced by natural keys and auto timestamps left out
+    (checked separately), sorted: what the database holds, independent of id allocation."""
+    keys: dict[str, dict[int, Any]] = {"core.User": {u.pk: u.username for u in User.objects.all()}}
+    keys["people.Person"] = {
+        p.pk: (p.name, p.primary_document_kind, p.primary_document_number, p.phone) for p in Person.objects.all()
+    }
+    keys["screening.PoolEntry"] = {
+        e.pk: (keys["people.Person"][e.person_id], e.state, e.listed_at) for e in PoolEntry.objects.all()
+    }
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    for model in (Person, PersonDocument, PersonSource, PoolEntry, PoolEvent, RiskReport, MergeCandidate):
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in AUTO_TIMES]
+        rows = []
+        for values in model.objects.values_list(*(f.attname for f in fields)):
+            rows.append(tuple(_value(f, v, keys) for f, v in zip(fields, values, strict=True)))
+            if model is not MergeCandidate:
+                auto = [f.attname for f in model._meta.concrete_fields if f.attname in AUTO_TIMES]
+                assert all(model.objects.filter(**{f"{a}__isnull": True}).count() == 0 for a in auto)
+        tables[model._meta.label] = sorted(rows, key=repr)
+    tables["audit"] = sorted(
+        (a.action, repr(sorted((k, v) for k, v in a.changes.items() if k != "sha256")))
+        for a in AuditEntry.objects.filter(action="screening.list.import")
+    )
+    return tables
+
+
+def _receive(path: Path, officer: User, tree: dict[str, Any]) -> services.ListImport:
+    return services.receive_list_path(
+        path, source="police", layout_name="市公安局推送", division=tree["city"], by=officer
+    )
+
+
+def _import(list_import: services.ListImport, officer: User) -> services.ImportResult:
+    return services.import_list(list_import, mapping=services.preview(list_import).suggested, by=officer, now=NOW)
+
+
+def test_the_fast_writer_writes_exactly_what_the_reference_wrote(tmp_path, tree, officer, registry, monkeypatch):
+    list_import = _receive(gbk_csv(tmp_path, ROWS), officer, tree)
+    with transaction.atomic():
+        with monkeypatch.context() as patch:
+            patch.setattr(services.writing, "write_rows", reference_writing.write_rows)
+            expected_result = _import(list_import, officer)
+        expected = snapshot()
+        transaction.set_rollback(True)
+    list_import.refresh_from_db()
+    assert not services.is_imported(list_import)  # rolled back: the same upload imports again
+
+    assert services.writing.write_rows is writing.write_rows
+    result = _import(list_import, officer)
+    assert result == expected_result
+    assert result.as_dict() == {
+        "rows": 11,
+        "people_created": 5,
+        "entries_created": 7,
+        "reports_added": 11,
+        "unlocated": 2,  # the visitor from Shanghai, and 吴十 (phone only, no address)
+    }
+    actual = snapshot()
+    assert actual.keys() == expected.keys()
+    for table, rows in expected.items():
+        assert actual[table] == rows, table
+    # The identity rules held: same document → one person; the merged record's document → its survivor.
+    assert Person.objects.filter(primary_document_number=ID1).count() == 1
+    survivor = Person.objects.get(primary_document_number="E12345678")
+    assert PoolEntry.objects.get(person=survivor).reports.get().data["row"] == 8
+    assert PoolEntry.objects.get(person__primary_document_number=ID2).reasons == ["close_contact", "arrival"]
+    assert Person.objects.filter(name="吴十").count() == 1 and ID3
+
+
+def test_bulk_writes_need_a_transaction():
+    with pytest.raises(bulk.BulkWriteError, match="inside transaction"):
+        bulk.allocate_ids(PersonSource, 3)
+    with pytest.raises(bulk.BulkWriteError, match="inside transaction"):
+        bulk.insert_rows(PersonSource, ("person_id",), [])
+
+
+def test_bulk_ids_never_reuse_a_deleted_id(tree):
+    with transaction.atomic():
+        person = Person.objects.create(name="甲", home_division=tree["a"])
+        last = Person.objects.create(name="乙", home_division=tree["a"])
+        deleted = last.pk
+        last.delete()
+        ids = bulk.allocate_ids(Person, 3)
+        assert ids[0] > deleted and len(set(ids)) == 3
+        bulk.insert_rows(Person, ("id", "name", "home_division_id"), [(pk, "丙", tree["a"].path) for pk in ids])
+        assert list(Person.objects.filter(pk__in=ids).values_list("name", flat=True)) == ["丙"] * 3
+        assert Person.objects.create(name="丁", home_division=tree["a"]).pk > max(ids) > person.pk
+        with pytest.raises(bulk.BulkWriteError, match="no column"):
+            bulk.insert_rows(Person, ("nonsense",), [])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is the PostgreSQL path")
+def test_on_postgresql_the_writer_uses_copy(tmp_path, tree, officer, registry):
+    statements: list[str] = []
+
+    def spy(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        _import(_receive(gbk_csv(tmp_path, ROWS), officer, tree), officer)
+    assert not any(s.lstrip().upper().startswith('INSERT INTO "PEOPLE_PERSON"') for s in statements)
+    assert RiskReport.objects.count() == 11 + 1 and PersonSource.objects.filter(source="police").count() == 11
