@@ -9,3 +9,9 @@ class QuarantineConfig(AppConfig):
 
     def ready(self) -> None:
         """Navigation entries and job handlers are registered here as the app's pages and jobs land."""
+        from fangkong.core.navigation import NavItem, register
+        from fangkong.core.roles import Capability
+        from fangkong.quarantine import tasks  # noqa: F401 - registers the periodic check-in links and missed tests
+
+        register(NavItem(_("Monitoring"), "quarantine:monitoring", Capability.QUARANTINE_VIEW, order=52))
+        register(NavItem(_("Occupancy"), "quarantine:occupancy", Capability.QUARANTINE_VIEW, order=53))
