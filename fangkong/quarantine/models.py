@@ -28,6 +28,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.editions import load_edition
+from fangkong.core.masking import mask_phone
 from fangkong.core.models import Organization, User, jurisdiction_key
 from fangkong.people.models import Person
 from fangkong.quarantine.eligibility import Eligibility, TestOutcome, eligibility
@@ -277,6 +278,10 @@ class StaffMember(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
 
 
 class StaffRoster(models.Model):

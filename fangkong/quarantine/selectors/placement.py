@@ -22,6 +22,7 @@ from fangkong.quarantine.models import (
     Room,
     RoomBooking,
     RoomStatus,
+    ScheduledTest,
     WaitlistEntry,
     WaitlistStatus,
 )
@@ -70,6 +71,10 @@ def waitlist(user: User) -> QuerySet[WaitlistEntry]:
     )
 
 
+def access_waiting(user: User, waiting_id: int) -> WaitlistEntry:
+    return get_scoped(WaitlistEntry.objects.select_related("person"), user, pk=waiting_id)
+
+
 def placements(user: User, *, site_id: int | None = None, status: str = "active") -> QuerySet[Placement]:
     found = scoped(Placement.objects.all(), user).select_related("person", "site", "room", "room__floor__building")
     if site_id is not None:
@@ -83,6 +88,22 @@ def placements(user: User, *, site_id: int | None = None, status: str = "active"
 
 def access_placement(user: User, placement_id: int) -> Placement:
     return get_scoped(Placement.objects.select_related("person", "site", "room", "booking"), user, pk=placement_id)
+
+
+def companions_of(placement: Placement) -> QuerySet[Placement]:
+    """Who shares the placement's room now (the holder's companions, or the holder and the others)."""
+    if placement.booking_id is None:
+        return Placement.objects.none()
+    return (
+        Placement.objects.filter(booking_id=placement.booking_id, status__in=ACTIVE_PLACEMENT_STATUSES)
+        .exclude(pk=placement.pk)
+        .select_related("person")
+        .order_by("id")
+    )
+
+
+def tests_of(placement: Placement) -> QuerySet[ScheduledTest]:
+    return placement.tests.order_by("due_on", "id")
 
 
 def pickup_batches(user: User, *, show: str = "open") -> QuerySet[PickupBatch]:
