@@ -8,8 +8,8 @@ Sessionising pings into stays is the expensive part. Written with window functio
 ``SUM`` over ``PARTITION BY phone, cell ORDER BY t``) it sorts every candidate ping globally: 30 s for 60 M
 pings in DuckDB 2.0.1 on 2 cores. Grouping by (phone, cell) into a sorted list and cutting the list where a
 gap exceeds the limit gives the same stays in about a quarter of the time (a hash aggregate and many small
-sorts), and Spark has the same higher-order functions under other names: that is what :meth:`Dialect.runs`
-renders.
+sorts), and Spark has the same higher-order functions under other names: that is what :meth:`Dialect.breaks`
+and :meth:`Dialect.runs` render.
 
 Why not sqlglot: it is not a dependency, and TECH-NOTES measured it translating ``epoch_ms(ts)`` and
 ``list(x ORDER BY y)`` *wrongly and silently*. A handful of small, tested methods are easier to trust than a transpiler.
@@ -82,29 +82,33 @@ class Dialect:
             return f"list_sort(list({column}))"
         return f"array_sort(collect_list({column}))"
 
-    def runs(self, values: str, max_step: int) -> str:
-        """Select-list items ``s, e``: one row per run of a sorted list whose consecutive steps are ≤ max_step.
+    def breaks(self, values: str, max_step: int) -> str:
+        """The 1-based positions ``i`` of a sorted list where ``values[i+1] - values[i] > max_step``.
 
-        A run starts at an element whose predecessor is more than ``max_step`` smaller (or that has none) and
-        ends at one whose successor is more than ``max_step`` larger (or that has none); the i-th start and the
-        i-th end bound the same run. Lists index from 1 with ``lambda`` in DuckDB, from 0 with ``->`` in
-        Spark; the ``CASE`` keeps Spark's ANSI mode from evaluating an out-of-range subscript.
+        Computed once per list and short (a stay's worth of pings each), so that :meth:`runs` picks the
+        starts and ends by position instead of comparing every element with both neighbours (half the CPU
+        of two filters over the whole list, measured in DuckDB 2.0.1). Spark indexes from 0 and builds
+        ``sequence(0, -1)`` as ``[0, -1]``, hence the ``CASE``.
         """
         if self.name == "duckdb":
-            starts = (
-                f"list_filter({values}, lambda x, i: "
-                f"CASE WHEN i = 1 THEN true ELSE x - {values}[i - 1] > {max_step} END)"
-            )
-            ends = (
-                f"list_filter({values}, lambda x, i: "
-                f"CASE WHEN i = len({values}) THEN true ELSE {values}[i + 1] - x > {max_step} END)"
-            )
-            return f"UNNEST({starts}) AS s, UNNEST({ends}) AS e"
-        starts = f"filter({values}, (x, i) -> CASE WHEN i = 0 THEN true ELSE x - {values}[i - 1] > {max_step} END)"
-        ends = (
-            f"filter({values}, (x, i) -> "
-            f"CASE WHEN i = size({values}) - 1 THEN true ELSE {values}[i + 1] - x > {max_step} END)"
+            return f"list_filter(range(1, len({values})), lambda i: {values}[i + 1] - {values}[i] > {max_step})"
+        return (
+            f"CASE WHEN size({values}) < 2 THEN array() ELSE transform(filter(sequence(0, size({values}) - 2), "
+            f"i -> {values}[i + 1] - {values}[i] > {max_step}), i -> i + 1) END"
         )
+
+    def runs(self, values: str, breaks: str) -> str:
+        """Select-list items ``s, e``: one row per run of a sorted list cut at ``breaks`` (:meth:`breaks`).
+
+        Runs start at the first element and after each break, and end at each break and at the last
+        element; the i-th start and the i-th end bound the same run.
+        """
+        if self.name == "duckdb":
+            starts = f"list_select({values}, list_concat([1], list_transform({breaks}, lambda j: j + 1)))"
+            ends = f"list_select({values}, list_concat({breaks}, [len({values})]))"
+            return f"UNNEST({starts}) AS s, UNNEST({ends}) AS e"
+        starts = f"concat(array({values}[0]), transform({breaks}, j -> {values}[j]))"
+        ends = f"concat(transform({breaks}, j -> {values}[j - 1]), array({values}[size({values}) - 1]))"
         return f"inline(arrays_zip({starts}, {ends})) AS (s, e)"
 
 

@@ -73,15 +73,18 @@ def stays_sql(source: str, max_gap_us: int, dialect: Dialect) -> str:
     A ping starts a new stay unless the previous ping of the same phone in the same cell is at most
     ``max_gap`` earlier. Equal timestamps give a zero gap and merge, so duplicate pings never change the
     result. Each (phone, cell) becomes one sorted list, cut where a gap exceeds the limit (see
-    :meth:`Dialect.runs` for why not window functions).
+    :mod:`~fangkong.engine.dialect` for why not window functions).
     """
     return f"""
-        SELECT phone, cell, {dialect.runs("l", max_gap_us)}
+        SELECT phone, cell, {dialect.runs("l", "k")}
         FROM (
-            SELECT phone, cell, {dialect.sorted_list("t")} AS l
-            FROM {source}
-            GROUP BY phone, cell
-        ) AS grouped
+            SELECT phone, cell, l, {dialect.breaks("l", max_gap_us)} AS k
+            FROM (
+                SELECT phone, cell, {dialect.sorted_list("t")} AS l
+                FROM {source}
+                GROUP BY phone, cell
+            ) AS grouped
+        ) AS cut
     """
 
 
@@ -132,15 +135,18 @@ def companion_steps(dialect: Dialect, bounds: CompanionBounds) -> list[Step]:
         )
     )
 
+    # One hash join against the small bucket table is the whole filter: its build side also prunes the scan
+    # (DuckDB pushes the cells' range into the Parquet reader). Case phones are sessionised here too and
+    # dropped in the last step, on ~1 M stays instead of ~45 M pings (a separate cell semi-join and a
+    # NOT IN on the pings cost a third of this step's scan-and-filter time; bench/engine_companions.py).
     companion_pings = f"""(
         SELECT p.phone, p.cell, p.t
         FROM (
             SELECT phone, cell, {d.epoch_us("ts")} AS t
             FROM pings
-            WHERE {in_window} AND cell IN (SELECT cell FROM case_stays)
+            WHERE {in_window}
         ) AS p
         JOIN case_buckets AS k ON p.cell = k.cell AND {d.int_div("p.t", bucket)} = k.b
-        WHERE p.phone NOT IN (SELECT phone FROM cases)
     ) AS companion_pings"""
     steps.append(Step("companion_stays", stays_sql(companion_pings, b.max_gap_us, d)))
 
@@ -166,26 +172,32 @@ def companion_steps(dialect: Dialect, bounds: CompanionBounds) -> list[Step]:
     else:
         dwell_join = ""
 
+    # Overlaps, then each pair's total by a GROUP BY joined back (cheaper than a window SUM over every
+    # overlap), in the final order so that shaping the result needs no sort.
     steps.append(
         Step(
             "companions",
             f"""
-            SELECT companion_phone, case_phone, cell, case_start, case_end, overlap_start, overlap_end
-            FROM (
-                SELECT companion_phone, case_phone, cell, case_start, case_end, overlap_start, overlap_end,
-                       SUM(overlap_end - overlap_start) OVER (PARTITION BY companion_phone, case_phone) AS total
-                FROM (
-                    SELECT m.phone AS companion_phone, c.case_phone, c.cell,
-                           c.s AS case_start, c.e AS case_end,
-                           GREATEST(m.s, c.s) AS overlap_start, LEAST(m.e, c.e) AS overlap_end
-                    FROM companion_stays AS m
-                    JOIN case_stays AS c ON m.cell = c.cell
-                    {dwell_join}
-                    WHERE GREATEST(m.s, c.s) < LEAST(m.e, c.e)
-                ) AS pairs
-            ) AS totals
-            WHERE total >= {b.min_overlap_us}
-            ORDER BY case_phone, total DESC, companion_phone, overlap_start, cell, case_start
+            WITH pairs AS (
+                SELECT m.phone AS companion_phone, c.case_phone, c.cell,
+                       c.s AS case_start, c.e AS case_end,
+                       GREATEST(m.s, c.s) AS overlap_start, LEAST(m.e, c.e) AS overlap_end
+                FROM companion_stays AS m
+                JOIN case_stays AS c ON m.cell = c.cell
+                {dwell_join}
+                WHERE GREATEST(m.s, c.s) < LEAST(m.e, c.e) AND m.phone NOT IN (SELECT phone FROM cases)
+            ),
+            totals AS (
+                SELECT companion_phone, case_phone, SUM(overlap_end - overlap_start) AS total
+                FROM pairs
+                GROUP BY companion_phone, case_phone
+                HAVING SUM(overlap_end - overlap_start) >= {b.min_overlap_us}
+            )
+            SELECT p.companion_phone, p.case_phone, p.cell, p.case_start, p.case_end,
+                   p.overlap_start, p.overlap_end
+            FROM pairs AS p
+            JOIN totals AS t ON p.companion_phone = t.companion_phone AND p.case_phone = t.case_phone
+            ORDER BY p.case_phone, t.total DESC, p.companion_phone, p.overlap_start, p.cell, p.case_start
             """,
         )
     )
