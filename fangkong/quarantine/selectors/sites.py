@@ -73,6 +73,14 @@ def access_checklist_item(user: User, item_id: int) -> SiteChecklistItem:
     return get_scoped(SiteChecklistItem.objects.select_related("site"), user, pk=item_id)
 
 
+def rooms_of(site: Site) -> QuerySet[Room]:
+    return (
+        Room.objects.filter(site=site)
+        .select_related("floor__building")
+        .order_by("floor__building__name", "floor__number", "number")
+    )
+
+
 def checklist_of(site: Site) -> QuerySet[SiteChecklistItem]:
     return site.checklist.select_related("done_by").order_by("position", "id")
 
