@@ -508,6 +508,7 @@ _PERSON_COLUMNS = (
 
 
 LOOKUP_BATCH = 10_000
+MATCHES_PER_RECORD = 20  # as register_person's merge queue
 
 
 def _document_holders(kind: str, numbers: list[str]) -> list[tuple[str, int]]:
@@ -611,6 +612,40 @@ def bulk_add_sources(
         ),
         expected=len(items),
     )
+
+
+def bulk_queue_possible_matches(person_ids: list[int] | frozenset[int]) -> int:
+    """The merge queue for people a bulk load created, by `register_person`'s rule: another unmerged record
+    with the same name and mobile and no shared document (two different numbers of the same document kind are
+    two people) becomes a candidate pair, the new record against the older one, at most 20 per record. One
+    join per batch in the database. Call inside a transaction; returns the number of pairs queued."""
+    if not person_ids:
+        return 0
+    quoted = connection.ops.quote_name
+    table = quoted(Person._meta.db_table)
+    column = {field.attname: quoted(str(field.column)) for field in Person._meta.concrete_fields}
+    reason = str(_("Same name and mobile number, no shared document"))
+    pairs: list[tuple[int, int, str]] = []
+    per_person: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        for batch in _batches(sorted(person_ids), LOOKUP_BATCH):
+            placeholders = ", ".join(["%s"] * len(batch))
+            cursor.execute(
+                f"SELECT n.{column['id']}, o.{column['id']} FROM {table} n JOIN {table} o "  # noqa: S608
+                f"ON o.{column['phone']} = n.{column['phone']} AND o.{column['name']} = n.{column['name']} "
+                f"AND o.{column['id']} < n.{column['id']} AND o.{column['merged_into_id']} IS NULL "
+                f"WHERE n.{column['id']} IN ({placeholders}) AND n.{column['phone']} <> '' "
+                f"AND NOT (n.{column['primary_document_number']} <> '' "
+                f"AND o.{column['primary_document_kind']} = n.{column['primary_document_kind']} "
+                f"AND o.{column['primary_document_number']} <> '') "
+                f"ORDER BY n.{column['id']}, o.{column['id']}",
+                batch,
+            )
+            for person_id, other_id in cursor.fetchall():
+                if per_person.get(person_id, 0) < MATCHES_PER_RECORD:
+                    per_person[person_id] = per_person.get(person_id, 0) + 1
+                    pairs.append((person_id, other_id, reason))
+    return bulk.insert_rows(MergeCandidate, ("person_id", "other_id", "reason"), pairs)
 
 
 @transaction.atomic

@@ -2,7 +2,9 @@
 
 The registry side goes through `people.services` (bulk_resolve_people: documents resolved in batches
 against PersonDocument, following merges, phone-only rows by name and mobile, missing people created with
-their documents; bulk_add_sources: one provenance row per list row). The ledger side is written here, since
+their documents; bulk_queue_possible_matches: new records with the name and mobile of another record but
+no shared document go to the merge queue, as with register_person; bulk_add_sources: one provenance row
+per list row). The ledger side is written here, since
 screening owns it: people not yet in the pool get one entry each (the constraint
 `pool_one_open_entry_per_person` holds: people already open only get the report and, where new, the
 reason) with its 'listed' event, and every row a RiskReport (reference `<sha256[:16]>:<row>`). Deadlines
@@ -19,7 +21,7 @@ from typing import Any, TypeVar
 
 from fangkong.core import bulk
 from fangkong.core.models import User
-from fangkong.people.services import BulkPerson, bulk_add_sources, bulk_resolve_people
+from fangkong.people.services import BulkPerson, bulk_add_sources, bulk_queue_possible_matches, bulk_resolve_people
 from fangkong.screening.imports.validation import ValidRow
 from fangkong.screening.models import OPEN_STATES, ListImport, LoopState, PoolEntry, PoolEvent, RiskReport
 from fangkong.screening.services import entry_terms
@@ -79,6 +81,7 @@ def write_rows(
         insert_batch=INSERT_BATCH,
     )
     person_of, home_of = resolution.person_of, resolution.home_of
+    bulk_queue_possible_matches(resolution.created_ids)  # same name and mobile, no shared document: a human decides
     row_person = [person_of[row.identity_key] for row in rows]
     progress(total, steps)
     masked = [bulk.db_json(row.masked()) for row in rows]  # what each row said, once for source and report
