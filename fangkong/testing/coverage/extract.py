@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from fangkong.core.models import Division
 from fangkong.engine.coverage import INPUT_SCHEMAS, RoundData
 from fangkong.people.models import Person
-from fangkong.testing.models import Exemption, ResultValue, Sample, SamplePurpose, TestRound, Tube, TubeResult
+from fangkong.testing.models import Exemption, ResultValue, Sample, SamplePurpose, TestRound, TubeResult
 
 CHUNK_ROWS = 1_000_000
 PG_EPOCH_US = 946_684_800 * 1_000_000  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
@@ -86,12 +86,19 @@ def round_queries(test_round: TestRound) -> tuple[BigQuery, BigQuery]:
 def extract_round(test_round: TestRound, *, workers: int = 2) -> RoundData:
     """The engine's five inputs for ``test_round``, as Arrow tables, read in one consistent snapshot."""
     residents_query, samples_query = round_queries(test_round)
-    if connection.vendor == "postgresql":
-        residents, samples = _pg_read([residents_query, samples_query], workers=workers)
-    else:
-        residents = _read_cursor(residents_query)
-        samples = _read_cursor(samples_query)
-    small = _small_inputs(test_round)
+    # Parallel reads need a transaction of our own whose snapshot the other connections import; inside a
+    # caller's transaction (tests) its uncommitted rows are visible to this connection only.
+    parallel = connection.vendor == "postgresql" and workers > 1 and not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            if parallel:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            residents, samples = _pg_read([residents_query, samples_query], workers=workers if parallel else 1)
+        else:
+            residents = _read_cursor(residents_query)
+            samples = _read_cursor(samples_query)
+        small = _small_inputs(test_round)  # in the same transaction: one snapshot for all five inputs
     return RoundData(residents=residents, samples=samples, **small)
 
 
@@ -163,8 +170,8 @@ def _micros(value: dt.datetime | str) -> int:
 
 
 def _pg_read(queries: list[BigQuery], *, workers: int) -> list[pa.Table]:
-    """Read ``queries`` as packed chunks: on ``workers`` connections sharing this connection's snapshot, or on
-    this connection alone inside an open transaction (whose own writes other connections cannot see)."""
+    """Read ``queries`` as packed chunks: on ``workers`` connections sharing the snapshot of this connection's
+    (REPEATABLE READ) transaction, or with ``workers=1`` on this connection alone."""
     tasks: list[tuple[int, str, list[Any]]] = []
     with connection.cursor() as cursor:
         for index, query in enumerate(queries):
@@ -184,18 +191,17 @@ def _pg_read(queries: list[BigQuery], *, workers: int) -> list[pa.Table]:
             for start in starts:  # the last chunk is open-ended: rows added since max() belong to it
                 end = start + CHUNK_ROWS if start != starts[-1] else 2**62
                 tasks.append((index, sql, [start, end, *query.params]))
-        if workers <= 1 or connection.in_atomic_block:
+        if workers <= 1:
             results = []
             for index, sql, values in tasks:
                 cursor.execute(sql, values)
                 row = cursor.fetchone()
                 if row is not None and row[0] is not None:
                     results.append((index, bytes(row[0])))
-        else:
-            with transaction.atomic():
-                cursor.execute("SELECT pg_export_snapshot()")
-                snapshot = cursor.fetchone()[0]
-                results = _pg_parallel(tasks, snapshot=snapshot, workers=workers)
+        else:  # the caller's REPEATABLE READ transaction: its snapshot is the one exported
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+            results = _pg_parallel(tasks, snapshot=snapshot, workers=workers)
     tables = []
     for index, query in enumerate(queries):
         dtype = np.dtype([(name, ">i8") for name, _ in query.columns])
@@ -234,7 +240,3 @@ def _pg_parallel(tasks: list[tuple[int, str, list[Any]]], *, snapshot: str, work
     batches = [tasks[i::workers] for i in range(workers)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return [item for chunk in pool.map(run, batches) for item in chunk]
-
-
-def tube_barcodes(tube_ids: list[int]) -> dict[int, str]:
-    return dict(Tube.objects.filter(pk__in=tube_ids).values_list("pk", "barcode"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from fangkong.core.models import AuditEntry, Organization, OrganizationKind
 from fangkong.core.roles import Role
@@ -188,7 +188,10 @@ def test_packed_extraction_equals_the_cursor_reading(world: dict[str, Any]) -> N
     """The PostgreSQL path (string_agg chunks on two connections in one snapshot) gives the cursor's rows."""
     assert connection.vendor == "postgresql"
     residents, samples = extract.round_queries(world["round"])
-    packed = extract._pg_read([residents, samples], workers=2)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        packed = extract._pg_read([residents, samples], workers=2)
     assert packed[0].sort_by("person_id").equals(extract._read_cursor(residents).sort_by("person_id"))
     assert packed[1].sort_by("person_id").equals(extract._read_cursor(samples).sort_by("person_id"))
 
