@@ -260,3 +260,17 @@ def test_the_pages_upload_map_run_the_job_and_show_the_result(
     body = progress.content.decode()
     assert 'data-status="succeeded"' in body and CheckIn.objects.count() == 4
     assert client.get(f"/venues/imports/{check_in_import.pk}/errors.xlsx").status_code == 200
+
+
+def test_the_command_line_imports_and_reports_every_error(tmp_path, tree, venues, capsys):
+    from django.core.management import CommandError, call_command
+
+    call_command("import_check_ins", str(gbk_csv(tmp_path, messy_rows(venues))))
+    assert "4 check-ins added" in capsys.readouterr().out and CheckIn.objects.count() == 4
+    bad = gbk_csv(tmp_path, [["1", "VNOSUCH999", "李四", ID2, "", "2021-08-03 09:00", ""]], name="bad.csv")
+    with pytest.raises(CommandError) as error:
+        call_command("import_check_ins", str(bad))
+    assert "row 2, venue_code" in str(error.value) and CheckIn.objects.count() == 4
+    one = xlsx(tmp_path, [["张三", ID1, datetime(2021, 8, 5, 8, 0)]], headers=["姓名", "身份证", "时间"])
+    call_command("import_check_ins", str(one), "--venue", venues["market"].code, "--map", "checked_in_at=时间")
+    assert CheckIn.objects.filter(venue=venues["market"], checked_in_at=local(2021, 8, 5, 8, 0)).exists()
