@@ -189,3 +189,27 @@ def test_on_postgresql_the_writer_uses_copy(tmp_path, tree, officer, registry):
         _import(_receive(gbk_csv(tmp_path, ROWS), officer, tree), officer)
     assert not any(s.lstrip().upper().startswith('INSERT INTO "PEOPLE_PERSON"') for s in statements)
     assert RiskReport.objects.count() == 14 + 1 and PersonSource.objects.filter(source="police").count() == 14
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite rebuilds indexes after a large insert")
+def test_a_large_sqlite_insert_rebuilds_the_same_indexes(tree, monkeypatch):
+    from django.db import IntegrityError
+
+    def indexes() -> list[tuple[str, str]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'people_personsource'"
+            )
+            return sorted(cursor.fetchall())
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 1)  # every insert counts as large
+    person = Person.objects.create(name="甲", home_division=tree["a"])
+    before = indexes()
+    assert any("UNIQUE" in (sql or "") for _name, sql in before)
+    with transaction.atomic():
+        rows = [(person.pk, "police", f"ref:{n}", bulk.db_json({})) for n in range(3)]
+        assert bulk.insert_rows(PersonSource, ("person_id", "source", "reference", "data"), rows) == 3
+    assert indexes() == before
+    with pytest.raises(IntegrityError), transaction.atomic():  # the partial unique index is back and enforced
+        bulk.insert_rows(PersonSource, ("person_id", "source", "reference", "data"), rows[:1])
+    assert PersonSource.objects.filter(person=person).count() == 3
