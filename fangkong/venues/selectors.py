@@ -13,7 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from fangkong.core.models import User
 from fangkong.core.scope import get_scoped, scoped
@@ -28,7 +29,16 @@ def venues_for(user: User, *, query: str = "") -> QuerySet[Venue]:
     venues = scoped(Venue.objects.select_related("division"), user)
     if query:
         venues = venues.filter(Q(name__contains=query) | Q(code__iexact=query.strip()) | Q(address__contains=query))
-    return venues.annotate(check_in_count=Count("check_ins"))
+    # A correlated count (index checkin_venue_time) is computed for the page's rows only; a JOIN … GROUP BY
+    # would aggregate every check-in of the jurisdiction before the page is cut.
+    counts = (
+        CheckIn.objects.filter(venue=OuterRef("pk"))
+        .order_by()
+        .values("venue")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return venues.annotate(check_in_count=Coalesce(Subquery(counts), 0))
 
 
 def access_venue(user: User, venue_id: int) -> Venue:

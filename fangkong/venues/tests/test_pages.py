@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from fangkong.core.identity import check_character
 from fangkong.core.models import AuditEntry
 from fangkong.core.roles import Role
 from fangkong.notify.models import OneTimeCode
+from fangkong.people.models import Person
 from fangkong.venues.models import CheckIn, CheckInSource, Venue
-from fangkong.venues.services import VenueInput, register_venue
+from fangkong.venues.services import VenueInput, _record, register_venue
 
 ID = "410302199001011230"
 ID = ID[:17] + check_character(ID[:17])
@@ -131,3 +134,27 @@ def test_the_venue_list_is_scoped(client, tree, make_user, venue):
     client.force_login(make_user(Role.COMMUNITY_WORKER, "a"))
     body = client.get("/venues/").content.decode()
     assert venue.name in body and other.name not in body
+
+
+def test_the_list_and_venue_pages_take_a_fixed_number_of_queries(
+    client, tree, make_user, venue, django_assert_max_num_queries
+):
+    hq = make_user(Role.CITY_HQ, "city")
+    for index in range(12):
+        register_venue(VenueInput(name=f"店{index}", category="restaurant", division=tree["a"].path), by=hq)
+        visitor = Person.objects.create(name=f"客{index}", phone=f"1370000{index:04d}", home_division_id=tree["a"].path)
+        _record(
+            venue,
+            person=visitor,
+            checked_in_at=timezone.now() - timedelta(minutes=index),
+            checked_out_at=None,
+            source="staff",
+            reference=str(index),
+            by=hq,
+        )
+    client.force_login(make_user(Role.COMMUNITY_WORKER, "a"))
+    with django_assert_max_num_queries(12):
+        listing = client.get("/venues/")
+    assert listing.status_code == 200 and listing.content.decode().count('data-testid="venue-row"') == 13
+    with django_assert_max_num_queries(12):
+        assert client.get(f"/venues/{venue.pk}/").status_code == 200
