@@ -219,6 +219,7 @@ def simulate_and_load(
         if counts["people_created"]:
             run.summary["loop"] = load_outbreak_loop(city, result)
             run.summary["venues"] = load_venue_check_ins(city, result)
+            run.summary["quarantine"] = load_quarantine_sites()
             run.save(update_fields=["summary"])
     return SimulationLoad(
         divisions_created=counts["divisions_created"], people_created=counts["people_created"], run=run
@@ -287,9 +288,72 @@ def load_outbreak_loop(city: Any, result: Any, *, now: datetime | None = None) -
         if row["planned_end_date"] <= last_day:
             screening.record_quarantined(who, central=bool(row["centralized"]), by=None)
             screening.record_released(who, by=None)
+        elif row["centralized"]:
+            continue  # still in centralized quarantine: placed into a site's room by load_quarantine_sites()
         elif row["start_date"] <= last_day - timedelta(days=1):
-            screening.record_quarantined(who, central=bool(row["centralized"]), by=None)
+            screening.record_quarantined(who, central=False, by=None)
     return {"cases": len(registered), "listed": listed}
+
+
+def load_quarantine_sites(*, sites_per_county: int = 1, max_counties: int = 3) -> dict[str, int]:
+    """A few designated quarantine sites (one per county, ready, with a medical staff member) sized for the
+    people of the loop awaiting centralized quarantine, and those people placed into rooms through the placement
+    service (already at the site). Safe to run twice: with sites already there it does nothing."""
+    from fangkong.quarantine.models import Site, SiteStatus, StaffRole
+    from fangkong.quarantine.selectors.placement import AWAITING_STATES
+    from fangkong.quarantine.services.placement import place_contacts
+    from fangkong.quarantine.services.sites import (
+        RoomLayout,
+        create_rooms,
+        create_site,
+        set_checklist_item,
+        set_site_status,
+    )
+    from fangkong.quarantine.services.staff import add_staff_member
+    from fangkong.screening.models import PoolEntry
+
+    if Site.objects.exists():
+        return {"sites": 0, "placed": 0, "waitlisted": 0}
+    reasons = {"close_contact", "secondary_contact", "arrival"}
+    entries = [
+        entry
+        for entry in PoolEntry.objects.filter(state__in=AWAITING_STATES).order_by("listed_at", "pk")
+        if reasons & set(entry.reasons)
+    ]
+    counties = list(Division.objects.filter(level=DivisionLevel.COUNTY).order_by("path")[:max_counties])
+    if not counties:
+        return {"sites": 0, "placed": 0, "waitlisted": 0}
+    per_floor = 20
+    floors = max(2, -(-len(entries) // (per_floor * len(counties) * sites_per_county)) + 1)  # ~1 floor spare
+    sites = []
+    for number, county in enumerate(counties, start=1):
+        for index in range(sites_per_county):
+            site = create_site(
+                division=county,
+                name=f"{county.name}集中隔离点{index + 1}号",
+                by=None,
+                address=f"{county.name}滨河路{number}{index}号",
+                lat=county.lat,
+                lon=county.lon,
+                clean_zone="1楼东侧",
+                buffer_zone="1楼中部",
+                contaminated_zone="2楼及以上",
+                staff_passage="东侧楼梯",
+                resident_passage="西侧楼梯",
+            )
+            for item in site.checklist.all():
+                set_checklist_item(item, is_done=True, by=None)
+            create_rooms(
+                site,
+                layout=RoomLayout(building="1号楼", first_floor=2, last_floor=1 + floors, rooms_per_floor=per_floor),
+                by=None,
+            )
+            add_staff_member(
+                site, name="值班医生", role=StaffRole.MEDICAL, phone=f"1390000{number:02d}{index:02d}", by=None
+            )
+            sites.append(set_site_status(site, status=SiteStatus.READY, by=None))
+    result = place_contacts(entries, by=None, arrived=True, sites=sites)
+    return {"sites": len(sites), "placed": len(result.placed) + len(result.home), "waitlisted": len(result.waitlisted)}
 
 
 def load_venue_check_ins(city: Any, result: Any, *, now: datetime | None = None, days: int = 14) -> dict[str, int]:
