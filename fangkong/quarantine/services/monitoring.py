@@ -127,7 +127,8 @@ def _phase_on(placement: Placement, day: date) -> str:
 
 
 def _medical_staff(placement: Placement) -> QuerySet[StaffMember]:
-    if placement.site_id is None:
+    """The site's medical staff, while the person is at the site (after release, their community follows up)."""
+    if placement.site_id is None or placement.status not in (PlacementStatus.WAITING, PlacementStatus.PLACED):
         return StaffMember.objects.none()
     return StaffMember.objects.filter(site_id=placement.site_id, role=StaffRole.MEDICAL, is_active=True).exclude(
         phone=""
