@@ -66,7 +66,7 @@ class RoundPlan:
     result: PlannerResult | None  # None when a figure is missing (no sites or no lab capacity recorded)
     missing: tuple[str, ...]
     hours: tuple[int, ...]
-    planned: tuple[int, ...]
+    planned: tuple[int | None, ...]  # None without a plan
     actual: tuple[int | None, ...]  # None for hours still to come
     sampled: int
 
@@ -115,7 +115,7 @@ def round_plan(test_round: TestRound, *, now: datetime | None = None) -> RoundPl
     elapsed = max(0, int((min(now, test_round.ends_at) - test_round.starts_at) / timedelta(hours=1)) + 1)
     span = max(elapsed, int(result.sampling_end_hours) + 1 if result else 0, 1)
     span = min(span, 24 * 14)
-    planned = expected_sampled(inputs, hours=span) if result else [0] * span
+    planned: list[int | None] = list(expected_sampled(inputs, hours=span)) if result else [None] * span
     per_hour = (
         Sample.objects.filter(
             round=test_round, purpose=SamplePurpose.ROUND, is_duplicate=False, sampled_at__gte=test_round.starts_at

@@ -66,7 +66,8 @@
       grid: {left: 60, right: 20, bottom: 60, top: 40},
       xAxis: {type: "category", data: figures.labs.map(function (name) { return name || labels.unassigned; }),
               axisLabel: {rotate: 20}},
-      yAxis: {type: "value", name: labels.hours},
+      yAxis: {type: "value", name: labels.hours,
+              max: function (value) { return Math.ceil(Math.max(value.max, (target || 0) * 1.1)); }},
       series: [
         {type: "bar", name: labels.receipt_median, data: figures.receipt_median, itemStyle: {color: "#8ab4f8"}},
         {type: "bar", name: labels.result_median, data: figures.result_median, itemStyle: {color: "#0b57d0"},
