@@ -38,23 +38,25 @@ class DemoRound:
     untested: int
 
 
-def demo_county() -> Division | None:
-    """The county of the demo accounts' street (the first street with two communities, as create_demo_accounts)."""
-    street = (
+def demo_street() -> Division | None:
+    """The demo accounts' street (the first street with two communities, as create_demo_accounts)."""
+    return (
         Division.objects.filter(level=DivisionLevel.STREET)
         .annotate(communities=Count("children"))
         .filter(communities__gte=2)
         .order_by("path")
         .first()
     ) or Division.objects.filter(level=DivisionLevel.STREET).order_by("path").first()
-    return street.parent if street is not None else None
 
 
 def load_testing_round(*, seed: int = 2022, share_sampled: float = 0.93) -> DemoRound | None:
     """Create the demo round once (None when it exists or there is no city)."""
-    county = demo_county()
-    if county is None or TestRound.objects.filter(name=ROUND_NAME).exists():
+    street = demo_street()
+    county = street.parent if street is not None else None
+    if street is None or county is None or TestRound.objects.filter(name=ROUND_NAME).exists():
         return None
+    # the positive pool is in the demo community worker's community, so their recall list has people on it
+    home = street.children.order_by("path").first()
     rng = random.Random(seed)  # noqa: S311 - seeded demo data, not a secret
     now = timezone.now()
     start = now - timedelta(hours=20)
@@ -66,6 +68,7 @@ def load_testing_round(*, seed: int = 2022, share_sampled: float = 0.93) -> Demo
     today = now.date()
     sampled = exempt = 0
     barcodes_by_site: dict[int, list[str]] = {}
+    site_division: dict[int, str] = {}
     communities = Division.objects.filter(level=DivisionLevel.COMMUNITY, path__startswith=county.path).order_by("path")
     for index, community in enumerate(communities):
         site = services.create_site(
@@ -122,8 +125,15 @@ def load_testing_round(*, seed: int = 2022, share_sampled: float = 0.93) -> Demo
             handover = services.hand_over(site, test_round=test_round, lab=lab, barcodes=barcodes, by=None)
             services.confirm_receipt(handover, barcodes=barcodes, by=None)
         barcodes_by_site[site.pk] = barcodes
+        site_division[site.pk] = community.path
     every_barcode = [barcode for barcodes in barcodes_by_site.values() for barcode in barcodes]
-    positive = set(rng.sample(every_barcode, min(POSITIVE_POOLS, len(every_barcode))))
+    pooled_at_home = [
+        barcode
+        for site_id, barcodes in barcodes_by_site.items()
+        for barcode in barcodes
+        if home is not None and site_division[site_id] == home.path
+    ] or every_barcode
+    positive = set(rng.sample(pooled_at_home, min(POSITIVE_POOLS, len(pooled_at_home))))
     rows = [
         services.ResultRow(
             row=number,

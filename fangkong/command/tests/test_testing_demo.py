@@ -32,3 +32,11 @@ def test_demo_round(tree: dict[str, Any], register: Any) -> None:
     assert run.residents == 46
     assert run.untested == loaded.untested == 46 - loaded.sampled - loaded.exempt
     assert load_testing_round(seed=1) is None
+
+
+def test_the_positive_pool_is_in_the_demo_community(tree: dict[str, Any], register: Any) -> None:
+    born = dt.date(1980, 1, 1)
+    for n in range(30):
+        register("a" if n % 2 else "b", name=f"居民{n}", document_number=make_resident_id("410302", born, n + 10))
+    assert load_testing_round(seed=3) is not None
+    assert Recall.objects.get().tube.division_id == tree["a"].path  # the street's first community
