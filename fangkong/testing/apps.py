@@ -19,3 +19,5 @@ class TestingConfig(AppConfig):
         register(NavItem(_("Lab results"), "testing:result_upload", Capability.TESTING_LAB, order=53))
         register(NavItem(_("Recall"), "testing:recalls", Capability.TESTING_VIEW, order=54))
         register(NavItem(_("Rounds"), "testing:rounds", Capability.TESTING_VIEW, order=55))
+        register(NavItem(_("Capacity planner"), "capacity:planner", Capability.TESTING_VIEW, order=56))
+        register(NavItem(_("Verify certificate"), "certificates:verify", Capability.CERTIFICATE_VERIFY, order=57))
