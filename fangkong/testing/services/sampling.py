@@ -565,17 +565,22 @@ def _allocate(
 def _allocate_with_retry(
     rows: list[_Row], site: SamplingSite, test_round: TestRound, by: User | None, device_id: str
 ) -> tuple[list[ItemAccepted], list[ItemError], list[Sample]]:
+    """`_allocate` in a savepoint. When a concurrent transaction commits a conflicting row first (the same
+    person in the round, or the same item key — a client's retry racing its own first attempt), the savepoint
+    rolls back and the allocation is recomputed: items whose key is now stored are answered from it."""
+    replayed: list[ItemAccepted] = []
     for attempt in range(_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _allocate(rows, site, test_round, by, device_id)
+                accepted, errors, samples = _allocate(rows, site, test_round, by, device_id)
+                return [*accepted, *replayed], errors, samples
         except IntegrityError:
-            # A concurrent batch committed the same person-in-round or item key first; recompute with it.
             if attempt == _ATTEMPTS - 1:
                 raise
-            fresh, _replayed = _replays(rows, device_id)
-            if len(fresh) != len(rows):
-                raise  # an item key raced in: the client's retry gets the stored samples
+            rows, raced = _replays(rows, device_id)
+            replayed += raced
+            if not rows:
+                return replayed, [], []
     raise AssertionError("unreachable")
 
 
@@ -675,8 +680,8 @@ def register_samples(
         changes={
             "round": [None, test_round.pk],
             "device": [None, device_id],
-            "accepted": [None, len(accepted)],
-            "replayed": [None, len(replayed)],
+            "accepted": [None, sum(1 for item in accepted if not item.replayed)],
+            "replayed": [None, len(replayed) + sum(1 for item in accepted if item.replayed)],
             "duplicates": [None, sum(1 for item in accepted if item.is_duplicate)],
             "registered_on_spot": [None, sum(1 for item in accepted if item.person_created)],
             "failed": [None, len(result.failed)],
@@ -739,6 +744,8 @@ def register_sample(
     if allocation_errors:
         raise _as_error(allocation_errors[0])
     done = accepted[0]
+    if done.replayed:  # the same scan (device + key) was committed concurrently: answer with it
+        return done
     audit.record(
         "testing.sample.register",
         by=by,

@@ -86,3 +86,16 @@ def test_one_person_scanned_at_two_places_at_once_is_stored_once_and_flagged_onc
     assert Sample.objects.filter(is_duplicate=False).count() == 1
     assert Sample.objects.filter(is_duplicate=True).count() == 1
     assert SamplingFlag.objects.filter(kind="duplicate_in_round").count() == 1
+
+
+def test_a_retry_racing_its_own_first_attempt_gets_the_stored_sample(site, test_round, sampler_user):
+    item = SampleItem(person_code=resident_id(3), tube_barcode="TC00000004", name="丙", key="scan-42")
+
+    def scan() -> Any:
+        return services.register_sample(site, test_round=test_round, item=item, by=sampler_user, device_id="pad")
+
+    results = _race([scan, scan, scan])
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert len({r.sample_id for r in results}) == 1
+    assert Sample.objects.count() == 1
+    assert Tube.objects.get().sample_count == 1
