@@ -141,7 +141,7 @@ class PlacementItemIn(Schema):
 
 
 class PlaceIn(Schema):
-    people: list[PlacementItemIn]
+    people: list[PlacementItemIn] = []  # empty: nothing to place (a body without people is not an error)
     site_ids: list[int] | None = None
     arrived: bool = False
 
