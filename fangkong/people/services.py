@@ -627,19 +627,23 @@ def bulk_queue_possible_matches(person_ids: list[int] | frozenset[int]) -> int:
     reason = str(_("Same name and mobile number, no shared document"))
     pairs: list[tuple[int, int, str]] = []
     per_person: dict[int, int] = {}
+    # PostgreSQL: one hash join for all the ids (batches would each scan the table); SQLite: batches, each an
+    # index lookup by mobile per new record.
+    postgresql = bulk.is_postgresql()
+    batches = [sorted(person_ids)] if postgresql else _batches(sorted(person_ids), LOOKUP_BATCH)
     with connection.cursor() as cursor:
-        for batch in _batches(sorted(person_ids), LOOKUP_BATCH):
-            placeholders = ", ".join(["%s"] * len(batch))
+        for batch in batches:
+            wanted = "= ANY(%s)" if postgresql else f"IN ({', '.join(['%s'] * len(batch))})"
             cursor.execute(
                 f"SELECT n.{column['id']}, o.{column['id']} FROM {table} n JOIN {table} o "  # noqa: S608
                 f"ON o.{column['phone']} = n.{column['phone']} AND o.{column['name']} = n.{column['name']} "
                 f"AND o.{column['id']} < n.{column['id']} AND o.{column['merged_into_id']} IS NULL "
-                f"WHERE n.{column['id']} IN ({placeholders}) AND n.{column['phone']} <> '' "
+                f"WHERE n.{column['id']} {wanted} AND n.{column['phone']} <> '' "
                 f"AND NOT (n.{column['primary_document_number']} <> '' "
                 f"AND o.{column['primary_document_kind']} = n.{column['primary_document_kind']} "
                 f"AND o.{column['primary_document_number']} <> '') "
                 f"ORDER BY n.{column['id']}, o.{column['id']}",
-                batch,
+                [batch] if postgresql else batch,
             )
             for person_id, other_id in cursor.fetchall():
                 if per_person.get(person_id, 0) < MATCHES_PER_RECORD:
