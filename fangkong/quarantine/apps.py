@@ -13,5 +13,7 @@ class QuarantineConfig(AppConfig):
         from fangkong.core.roles import Capability
         from fangkong.quarantine import tasks  # noqa: F401 - registers the periodic check-in links and missed tests
 
+        register(NavItem(_("Quarantine sites"), "quarantine:site_list", Capability.QUARANTINE_VIEW, order=50))
+        register(NavItem(_("Placement"), "quarantine:queue", Capability.QUARANTINE_VIEW, order=51))
         register(NavItem(_("Monitoring"), "quarantine:monitoring", Capability.QUARANTINE_VIEW, order=52))
         register(NavItem(_("Occupancy"), "quarantine:occupancy", Capability.QUARANTINE_VIEW, order=53))
