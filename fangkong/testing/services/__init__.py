@@ -1,6 +1,6 @@
 """Every state change of the testing app, by topic. Import from here: `from fangkong.testing import services`.
 
-- sampling: `register_sample`, `register_samples` (device batches, idempotent), `close_tube`
+- sampling: `register_sample`, `close_tube`; batches: `register_samples` (device batches, idempotent)
 - custody: `hand_over`, `confirm_receipt`, `receive_missing_tube`
 - results: `import_results` (API rows), `import_result_file` (.csv/.xlsx/.xls), `check_rows`, `map_columns`
 - recall: `record_retest` (and `open_recall` / `resolve_retest`, called by the result import)
@@ -10,6 +10,7 @@
 docs/testing.md describes the rules and the signatures.
 """
 
+from fangkong.testing.services.batches import BatchResult, register_samples
 from fangkong.testing.services.common import TestingError, TestingErrorCode
 from fangkong.testing.services.custody import confirm_receipt, hand_over, receive_missing_tube
 from fangkong.testing.services.recall import open_recall, record_retest, resolve_retest
@@ -29,13 +30,11 @@ from fangkong.testing.services.rounds import (
     set_round_status,
 )
 from fangkong.testing.services.sampling import (
-    BatchResult,
     ItemAccepted,
     ItemError,
     SampleItem,
     close_tube,
     register_sample,
-    register_samples,
 )
 
 __all__ = [
