@@ -694,6 +694,10 @@ def place_waitlisted(
     if by is not None:
         query = scoped(query, by)
     holders = list(query.select_related("pool_entry", "person").order_by("-priority", "queued_at", "id")[:limit])
+    stale = [w for w in holders if w.pool_entry is None or w.pool_entry.state not in selectors.AWAITING_STATES]
+    if stale:  # left the loop while waiting (became a case, closed, placed at home): nothing to place any more
+        _cancel_waiting(stale, by=by, reason="no longer awaiting placement in the ledger")
+        holders = [w for w in holders if w not in stale]
     if not holders:
         return PlacementResult()
     companions = defaultdict(list)
@@ -739,6 +743,25 @@ def place_waitlisted(
     )
 
 
+def _cancel_waiting(entries: list[WaitlistEntry], *, by: User | None, reason: str) -> list[int]:
+    """Cancel waitlist entries with their waiting companions; returns the ids cancelled (one audit row each)."""
+    now = timezone.now()
+    cancelled: list[int] = []
+    for entry in entries:
+        ids = [entry.pk, *entry.companions.filter(status=WaitlistStatus.WAITING).values_list("pk", flat=True)]
+        WaitlistEntry.objects.filter(pk__in=ids).update(status=WaitlistStatus.CANCELLED, resolved_at=now)
+        audit.record(
+            "quarantine.waitlist.cancel",
+            by=by,
+            target=entry,
+            division_path=entry.division_id,
+            changes={"status": [WaitlistStatus.WAITING, WaitlistStatus.CANCELLED], "entries": [None, ids]},
+            reason=reason,
+        )
+        cancelled += ids
+    return cancelled
+
+
 @transaction.atomic
 def cancel_waitlist_entry(entry: WaitlistEntry, *, by: User | None, reason: str) -> WaitlistEntry:
     require(by, Capability.QUARANTINE_MANAGE)
@@ -748,17 +771,7 @@ def cancel_waitlist_entry(entry: WaitlistEntry, *, by: User | None, reason: str)
     entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
     if entry.status != WaitlistStatus.WAITING:
         raise QuarantineError(_("This person is no longer waiting."), code=E.INVALID_STATUS_CHANGE, field="status")
-    now = timezone.now()
-    ids = [entry.pk, *entry.companions.filter(status=WaitlistStatus.WAITING).values_list("pk", flat=True)]
-    WaitlistEntry.objects.filter(pk__in=ids).update(status=WaitlistStatus.CANCELLED, resolved_at=now)
-    audit.record(
-        "quarantine.waitlist.cancel",
-        by=by,
-        target=entry,
-        division_path=entry.division_id,
-        changes={"status": [WaitlistStatus.WAITING, WaitlistStatus.CANCELLED], "entries": [None, ids]},
-        reason=reason,
-    )
+    _cancel_waiting([entry], by=by, reason=reason)
     entry.refresh_from_db()
     return entry
 
@@ -780,7 +793,8 @@ def _arrive(placements: list[Placement], *, by: User | None, at: datetime, note:
 
 @transaction.atomic
 def record_arrival(placement: Placement, *, by: User | None, at: datetime | None = None) -> Placement:
-    """Someone allocated a room came to the site without a pickup batch: they are now in quarantine."""
+    """Someone allocated a room came to the site without a pickup batch: they are now in quarantine, and so are
+    the companions waiting to share their room (a child comes with their guardian)."""
     require(by, Capability.QUARANTINE_WORK)
     require_in_scope(placement.division_id, by)
     placement = Placement.objects.select_for_update().get(pk=placement.pk)
@@ -789,13 +803,19 @@ def record_arrival(placement: Placement, *, by: User | None, at: datetime | None
             _("Only someone waiting for transfer can arrive."), code=E.INVALID_STATUS_CHANGE, field="status"
         )
     at = at or timezone.now()
-    _arrive([placement], by=by, at=at, note="arrived at the site")
+    companions = list(
+        Placement.objects.select_for_update().filter(companion_of=placement, status=PlacementStatus.WAITING)
+    )
+    _arrive([placement, *companions], by=by, at=at, note="arrived at the site")
     audit.record(
         "quarantine.placement.arrive",
         by=by,
         target=placement,
         division_path=placement.division_id,
-        changes={"status": [PlacementStatus.WAITING, PlacementStatus.PLACED]},
+        changes={
+            "status": [PlacementStatus.WAITING, PlacementStatus.PLACED],
+            "companions": [None, [c.pk for c in companions]],
+        },
     )
     placement.refresh_from_db()
     return placement

@@ -355,3 +355,37 @@ def test_people_outside_the_officers_jurisdiction_are_refused(tree, register, hq
         services.place_contacts([contact(register, "a")], by=officer)
     assert refused.value.code == QuarantineErrorCode.NOT_AWAITING_PLACEMENT
     assert Placement.objects.count() == 0 and WaitlistEntry.objects.count() == 0
+
+
+def test_someone_who_left_the_loop_while_waiting_does_not_block_the_waitlist(tree, register, hq):
+    from fangkong.screening.services import close_entry
+
+    ready_site(hq, tree["county"], rooms=1)
+    first, gone, next_in_line = (
+        contact(register, name="在住"),
+        contact(register, name="已确诊"),
+        contact(register, name="候补"),
+    )
+    result = services.place_contacts([first, gone, next_in_line], by=hq)
+    assert len(result.waitlisted) == 2
+    close_entry(gone, reason="became_case", by=None)
+    services.cancel_placement(result.placed[0], by=hq, reason="room needed")
+    again = services.place_waitlisted(by=hq)
+    assert [p.person_id for p in again.placed] == [next_in_line.person_id]
+    assert WaitlistEntry.objects.get(person=gone.person).status == WaitlistStatus.CANCELLED
+
+
+def test_a_child_arrives_with_the_guardian(tree, register, hq):
+    ready_site(hq, tree["county"], rooms=1, room_type=RoomType.FAMILY, beds=2)
+    guardian, child = contact(register, name="父"), contact(register, name="女")
+    holder, companion = services.place_contacts(
+        [
+            PlacementRequest(entry=guardian),
+            PlacementRequest(entry=child, accompanies=0, share_reason=ShareReason.CHILD_WITH_GUARDIAN),
+        ],
+        by=hq,
+    ).placed
+    services.record_arrival(holder, by=hq)
+    companion.refresh_from_db()
+    child.refresh_from_db()
+    assert companion.status == PlacementStatus.PLACED and child.state == LoopState.QUARANTINED_CENTRAL
