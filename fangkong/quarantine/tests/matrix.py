@@ -14,9 +14,14 @@ from django.utils import timezone
 from fangkong.quarantine.models import (
     Building,
     Floor,
+    HomeCheckIn,
+    HospitalTransfer,
+    MonitoringAlert,
     PickupBatch,
     PickupMember,
     Placement,
+    Reading,
+    ReleaseCertificate,
     Room,
     RoomBooking,
     ScheduledTest,
@@ -25,8 +30,10 @@ from fangkong.quarantine.models import (
     StaffCheck,
     StaffMember,
     StaffRoster,
+    Violation,
     WaitlistEntry,
 )
+from fangkong.quarantine.services.monitoring import report_token
 from fangkong.quarantine.services.placement import create_pickup_batch, place_contacts, record_arrival
 from fangkong.quarantine.services.sites import (
     RoomLayout,
@@ -83,10 +90,66 @@ def _site_world(where: str, n: int, *, tree: Any, register: Any, hq: Any) -> dic
     }
 
 
+def _care_world(where: str, n: int, ids: dict[str, Any], *, register: Any) -> dict[str, Any]:
+    """The care pages' records (plain rows): a fever reading of the placed person with its alert and fever test,
+    and someone released from the same site with a certificate and a hospital transfer; the self-report token."""
+    now = timezone.now()
+    today = timezone.localdate()
+    placement = Placement.objects.get(pk=ids["placement_id"])
+    reading = Reading.objects.create(placement=placement, on=today, slot="morning", taken_at=now, temperature="38.0")
+    test = ScheduledTest.objects.create(placement=placement, kind="fever", day_number=3, due_on=today)
+    alert = MonitoringAlert.objects.create(placement=placement, kind="fever", reading=reading, test=test, raised_at=now)
+    room = Room.objects.create(site=placement.site, floor_id=ids["floor_id"], number=f"2{n}9")
+    person = register(where, name=f"解除{where}", phone=f"137000001{n}9")
+    booking = RoomBooking.objects.create(
+        room=room, site=placement.site, started_at=now - timedelta(days=14), ended_at=now
+    )
+    released = Placement.objects.create(
+        person=person,
+        division_id=placement.division_id,
+        home_division_id=person.home_division_id,
+        reason="close_contact",
+        kind="central",
+        site=placement.site,
+        room=room,
+        booking=booking,
+        edition_id="ed8",
+        start_date=today - timedelta(days=14),
+        quarantine_end=today,
+        monitoring_end=today + timedelta(days=7),
+        test_days=[1, 4, 7, 14],
+        monitoring_test_days=[2, 7],
+        status="released",
+        placed_at=now - timedelta(days=14),
+        released_at=now,
+    )
+    certificate = ReleaseCertificate.objects.create(
+        placement=released,
+        number=f"JG-MATRIX-{where}",
+        edition_id="ed8",
+        released_on=today,
+        days_served=14,
+        negative_tests=5,
+        monitoring_until=today + timedelta(days=7),
+        home_division_id=person.home_division_id,
+        issued_at=now,
+    )
+    transfer = HospitalTransfer.objects.create(placement=released, case_number=f"C-MATRIX-{where}", requested_at=now)
+    return {
+        "alert_id": alert.pk,
+        "test_id": test.pk,
+        "transfer_id": transfer.pk,
+        "certificate_id": certificate.pk,
+        "token": report_token(placement, on=today, slot="afternoon"),
+    }
+
+
 def world(tree: Any, register: Any, hq: Any) -> dict[str, tuple[int, int]]:
     a = _site_world("a", 1, tree=tree, register=register, hq=hq)
     b = _site_world("b", 2, tree=tree, register=register, hq=hq)
-    # The care pages (monitoring, tests, release, home) add their own keys below, from these placements.
+    # The care pages (monitoring, tests, release, home) add their own keys, from these placements.
+    a.update(_care_world("a", 1, a, register=register))
+    b.update(_care_world("b", 2, b, register=register))
     return {key: (a[key], b[key]) for key in a}
 
 
@@ -105,5 +168,11 @@ def snapshot() -> tuple[Any, ...]:
         tuple(StaffMember.objects.order_by("pk").values_list("name", "role")),
         tuple(StaffRoster.objects.order_by("pk").values_list("left_at", "rest_until")),
         StaffCheck.objects.count(),
-        tuple(ScheduledTest.objects.order_by("pk").values_list("status", "result")),
+        tuple(ScheduledTest.objects.order_by("pk").values_list("status", "result", "sampled_at")),
+        tuple(Reading.objects.order_by("pk").values_list("temperature", "symptoms")),
+        tuple(MonitoringAlert.objects.order_by("pk").values_list("status", "closed_at")),
+        tuple(HospitalTransfer.objects.order_by("pk").values_list("status", "hospital")),
+        tuple(ReleaseCertificate.objects.order_by("pk").values_list("number", "handover_acknowledged_at")),
+        HomeCheckIn.objects.count(),
+        Violation.objects.count(),
     )
