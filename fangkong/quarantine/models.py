@@ -376,9 +376,9 @@ class PlacementReason(models.TextChoices):
 # The ledger's reasons that lead to quarantine, strictest first: a person listed for several is placed for the
 # first of them.
 PLACEMENT_REASONS: tuple[str, ...] = (
-    PlacementReason.CLOSE_CONTACT,
-    PlacementReason.ARRIVAL,
-    PlacementReason.SECONDARY_CONTACT,
+    PlacementReason.CLOSE_CONTACT.value,
+    PlacementReason.ARRIVAL.value,
+    PlacementReason.SECONDARY_CONTACT.value,
 )
 
 
