@@ -127,3 +127,24 @@ def test_occupancy_page(client, world):
     response = client.get(reverse("quarantine:occupancy"))
     body = response.content.decode()
     assert response.status_code == 200 and 'id="forecast-data"' in body and 'data-testid="occupancy-site"' in body
+
+
+def test_the_home_community_records_a_monitoring_test_from_its_home_page(client, world, make_user):
+    from fangkong.quarantine.services import release
+
+    _site, placements, staff = world
+    placement = placements[0]
+    for test in placement.tests.filter(phase=Phase.QUARANTINE):
+        scheduled_tests.record_result(test, result="negative", reagent="A", second_reagent="B", by=staff)
+    release.release_placement(placement, by=staff)
+    test = placement.tests.get(phase=Phase.MONITORING, day_number=16)
+    test.due_on = timezone.localdate()
+    test.save(update_fields=["due_on"])
+    client.force_login(make_user(Role.COMMUNITY_WORKER, "a"))
+    page = client.get(reverse("quarantine:home_care")).content.decode()
+    assert 'data-testid="home-test"' in page
+    url = reverse("quarantine:test_record", args=[test.pk])
+    response = client.post(url, {"result": "negative", "reagent": "A", "next": reverse("quarantine:home_care")})
+    assert response.status_code == 302 and response["Location"] == reverse("quarantine:home_care")
+    test.refresh_from_db()
+    assert (test.status, test.result) == ("done", "negative")

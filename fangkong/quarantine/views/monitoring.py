@@ -7,7 +7,9 @@ from datetime import date
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fangkong.core.access import AuthedRequest, public, requires
@@ -109,7 +111,7 @@ def alert_acknowledge(request: AuthedRequest, alert_id: int) -> HttpResponse:
     monitoring.acknowledge_alert(
         alert, by=request.user, close=request.POST.get("close") == "1", note=request.POST.get("note", "")
     )
-    return redirect(request.POST.get("next") or "quarantine:monitoring")
+    return redirect(_safe_next(request, "quarantine:monitoring"))
 
 
 @public
@@ -131,3 +133,11 @@ def self_report(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "quarantine/care/self_report.html", context, status=400)
         context["reading"] = reading
     return render(request, "quarantine/care/self_report.html", context)
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    """The page to go back to: `next` when it is on this site, else `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse(default)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from fangkong.core.access import AuthedRequest, requires
@@ -67,7 +69,7 @@ def test_record(request: AuthedRequest, test_id: int) -> HttpResponse:
     if not request.htmx:
         if error is not None:
             raise error
-        return redirect(request.POST.get("next") or "quarantine:tests_today")
+        return redirect(_safe_next(request, "quarantine:tests_today"))
     test = scheduled_tests.access_test(request.user, test.pk) if error is None or outcome else test
     return render(
         request,
@@ -85,3 +87,11 @@ def transfer_advance(request: AuthedRequest, transfer_id: int) -> HttpResponse:
         transfer, status=request.POST.get("status", ""), hospital=request.POST.get("hospital", ""), by=request.user
     )
     return redirect("quarantine:tests_today")
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    """The page to go back to: `next` when it is on this site, else `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse(default)
