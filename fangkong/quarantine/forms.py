@@ -9,10 +9,12 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.core.errors import DomainError
 from fangkong.core.models import Division, User
+from fangkong.people.forms import PersonForm
 from fangkong.quarantine.models import (
     TEMPERATURE_MAX_C,
     TEMPERATURE_MIN_C,
     RoomType,
+    ShareReason,
     SiteKind,
     SiteStatus,
     StaffCheckKind,
@@ -120,3 +122,16 @@ class PickupForm(DomainErrorFormMixin, forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class CompanionForm(DomainErrorFormMixin, PersonForm):
+    """A guardian or carer who is not at risk themselves, placed in the room of the person they accompany."""
+
+    share_reason = forms.ChoiceField(
+        label=_("Why they share the room"),
+        choices=[
+            (r.value, r.label)
+            for r in (ShareReason.GUARDIAN_OF_CHILD, ShareReason.CARER, ShareReason.CHILD_WITH_GUARDIAN)
+        ],
+    )
+    arrived = forms.BooleanField(label=_("Already at the site (no pickup needed)"), required=False)

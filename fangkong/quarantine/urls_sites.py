@@ -21,6 +21,7 @@ urlpatterns = [
     path("rosters/<int:roster_id>/leave/", staff.roster_leave, name="roster_leave"),
     path("queue/", placement.queue, name="queue"),
     path("queue/place/", placement.place, name="place"),
+    path("queue/<int:entry_id>/with-companion/", placement.place_with_companion, name="place_with_companion"),
     path("waitlist/", placement.waitlist, name="waitlist"),
     path("waitlist/place/", placement.waitlist_place, name="waitlist_place"),
     path("waitlist/<int:waiting_id>/cancel/", placement.waitlist_cancel, name="waitlist_cancel"),

@@ -220,3 +220,50 @@ def test_a_room_is_set_to_cleaning_and_back_but_an_occupied_room_is_not_freed(cl
     client.post(reverse("quarantine:room_status", args=[placement.room_id]), {"status": "available"})
     assert Room.objects.get(pk=placement.room_id).status == RoomStatus.OCCUPIED
     assert AuditEntry.objects.count() == before
+
+
+def test_a_carer_who_is_not_at_risk_is_registered_and_shares_the_room(client, tree, hq, make_user, register):
+    ready_site(hq, tree["county"], rooms=1, room_type="accessible", beds=2)
+    client.force_login(make_user(Role.COUNTY_HQ, "county"))
+    patient = contact(register, name="赵老")
+    assert client.get(reverse("quarantine:place_with_companion", args=[patient.pk])).status_code == 200
+    response = client.post(
+        reverse("quarantine:place_with_companion", args=[patient.pk]),
+        {
+            "name": "钱护工",
+            "document_kind": "resident_id",
+            "phone": "13712340001",
+            "sex": "F",
+            "division": tree["a"].path,
+            "share_reason": "carer",
+        },
+    )
+    assert response.status_code == 302
+    holder = Placement.objects.get(person=patient.person)
+    carer = Placement.objects.exclude(pk=holder.pk).get()
+    assert carer.room_id == holder.room_id and carer.share_reason == "carer" and carer.pool_entry is None
+    assert carer.person.name == "钱护工"
+
+
+def test_a_refused_companion_placement_registers_nobody(client, tree, hq, make_user, register):
+    from fangkong.people.models import Person
+    from fangkong.quarantine.services.placement import place_contacts
+
+    ready_site(hq, tree["county"], rooms=2)
+    client.force_login(make_user(Role.COUNTY_HQ, "county"))
+    patient = contact(register, name="孙老")
+    place_contacts([patient], by=hq)  # placed already: the page's placement is refused after registering
+    people, placements = Person.objects.count(), Placement.objects.count()
+    response = client.post(
+        reverse("quarantine:place_with_companion", args=[patient.pk]),
+        {
+            "name": "李护工",
+            "document_kind": "resident_id",
+            "phone": "13712340002",
+            "sex": "F",
+            "division": tree["a"].path,
+            "share_reason": "carer",
+        },
+    )
+    assert response.status_code == 400
+    assert Person.objects.count() == people and Placement.objects.count() == placements

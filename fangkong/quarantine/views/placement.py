@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from fangkong.core.access import AuthedRequest, requires
-from fangkong.core.errors import DomainError
+from fangkong.core.errors import DomainError, NotFoundError
 from fangkong.core.roles import Capability
-from fangkong.quarantine.forms import PickupForm, ReasonForm
+from fangkong.people import services as people_services
+from fangkong.quarantine.forms import CompanionForm, PickupForm, ReasonForm
 from fangkong.quarantine.models import PickupStatus, ShareReason
 from fangkong.quarantine.selectors import placement as selectors
 from fangkong.quarantine.selectors import sites as site_selectors
@@ -90,6 +92,44 @@ def place(request: AuthedRequest) -> HttpResponse:
             % result.counts,
         )
     return redirect("quarantine:queue")
+
+
+@requires(Capability.QUARANTINE_MANAGE)
+@require_http_methods(["GET", "POST"])
+def place_with_companion(request: AuthedRequest, entry_id: int) -> HttpResponse:
+    """Place one person together with a guardian or carer who is not on the ledger: the companion is registered
+    in the person registry and shares the room, in one transaction (a refusal leaves neither)."""
+    found = selectors.entries_for_placement(request.user, [entry_id])
+    if not found:
+        raise NotFoundError()
+    entry = found[0]
+    form = CompanionForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                companion = people_services.register_person(form.to_input(), source="quarantine", by=request.user)
+                result = services.place_contacts(
+                    [
+                        PlacementRequest(entry=entry),
+                        PlacementRequest(
+                            person=companion.person, accompanies=0, share_reason=form.cleaned_data["share_reason"]
+                        ),
+                    ],
+                    by=request.user,
+                    arrived=form.cleaned_data["arrived"],
+                )
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            messages.success(
+                request,
+                _("Placed in rooms: %(placed)d; home quarantine: %(home)d; on the waitlist: %(waitlisted)d.")
+                % result.counts,
+            )
+            return redirect("quarantine:queue")
+    return render(
+        request, "quarantine/companion_form.html", {"entry": entry, "form": form}, status=400 if form.errors else 200
+    )
 
 
 @requires(Capability.QUARANTINE_VIEW)
