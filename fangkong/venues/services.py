@@ -384,7 +384,7 @@ def check_out(check_in: CheckIn, *, at: datetime | None = None, by: User | None)
     """Record when the visitor left (once: a second check-out changes nothing)."""
     if by is not None:
         _require(by, Capability.VENUES_MANAGE, check_in.division_id)
-    check_in = CheckIn.objects.select_for_update().select_related("venue").get(pk=check_in.pk)
+    check_in = CheckIn.objects.select_for_update(of=("self",)).select_related("venue").get(pk=check_in.pk)
     if check_in.checked_out_at is not None:
         return check_in
     at = max(at or timezone.now(), check_in.checked_in_at)

@@ -65,7 +65,9 @@ def release_placement(
     require_work(by, placement.division_id)
     now = now or timezone.now()
     on = on or timezone.localdate(now)
-    placement = Placement.objects.select_for_update().select_related("person", "home_division").get(pk=placement.pk)
+    placement = (
+        Placement.objects.select_for_update(of=("self",)).select_related("person", "home_division").get(pk=placement.pk)
+    )
     if placement.status == PlacementStatus.RELEASED:
         raise CareError(_("This person has already been released."), code=CareErrorCode.NOT_ELIGIBLE, field="placement")
     result = placement.release_eligibility(on=on)

@@ -130,7 +130,7 @@ def _check_open(test: ScheduledTest) -> None:
 def record_sample(test: ScheduledTest, *, by: User | None, at: datetime | None = None) -> ScheduledTest:
     """The swab was taken (the result follows)."""
     _require_test_work(by, test)
-    test = ScheduledTest.objects.select_for_update().select_related("placement").get(pk=test.pk)
+    test = ScheduledTest.objects.select_for_update(of=("self",)).select_related("placement").get(pk=test.pk)
     _check_open(test)
     at = at or timezone.now()
     old = test.sampled_at
@@ -167,7 +167,7 @@ def record_result(
     """Record a result. Negative: the test is done (with a second reagent where the edition asks for two on the
     last day, the second swab is recorded as an extra test the same day). Positive: see `_became_case`."""
     _require_test_work(by, test)
-    test = ScheduledTest.objects.select_for_update().select_related("placement__person").get(pk=test.pk)
+    test = ScheduledTest.objects.select_for_update(of=("self",)).select_related("placement__person").get(pk=test.pk)
     _check_open(test)
     if result not in (TestResult.NEGATIVE, TestResult.POSITIVE):
         raise CareError(_("Choose negative or positive."), code=CareErrorCode.RESULT, field="result")
@@ -240,7 +240,9 @@ def _case_kind(placement: Placement, *, at: datetime) -> str:
 def _became_case(
     placement: Placement, *, test: ScheduledTest, by: User | None, at: datetime
 ) -> tuple[Case, HospitalTransfer]:
-    placement = Placement.objects.select_for_update().select_related("person", "site", "room").get(pk=placement.pk)
+    placement = (
+        Placement.objects.select_for_update(of=("self",)).select_related("person", "site", "room").get(pk=placement.pk)
+    )
     existing = Case.objects.filter(person=placement.person).first()
     # The case is registered by the system on the strength of the recorded result: site staff record results
     # but do not register cases themselves (TRACING_WORK); the audit rows above and below name who recorded it.

@@ -128,7 +128,9 @@ def record_retest(
     pooled sample). The tube then goes to the lab by handover like any other."""
     require(by, Capability.TESTING_SAMPLE)
     require_in_scope(member.division_id, by)
-    member = RecallMember.objects.select_for_update().select_related("recall", "sample__site").get(pk=member.pk)
+    member = (
+        RecallMember.objects.select_for_update(of=("self",)).select_related("recall", "sample__site").get(pk=member.pk)
+    )
     if member.status != MemberStatus.TO_RETEST:
         raise TestingError(
             _("This person's retest is already sampled or resolved."),
@@ -200,7 +202,7 @@ def resolve_retest(retest: Retest, *, result: TubeResult, by: User | None, now: 
     """Apply a retest tube's result to the member (and the loop, and tracing). Call inside the result's
     transaction."""
     now = now or timezone.now()
-    retest = Retest.objects.select_for_update().select_related("member", "sample").get(pk=retest.pk)
+    retest = Retest.objects.select_for_update(of=("self",)).select_related("member", "sample").get(pk=retest.pk)
     member = retest.member
     person = Person.objects.get(pk=retest.person_id)
     old_member = member.status
