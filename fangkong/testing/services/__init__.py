@@ -1,8 +1,10 @@
 """Every state change of the testing app, by topic. Import from here: `from fangkong.testing import services`.
 
-- sampling: `register_sample`, `close_tube`; batches: `register_samples` (device batches, idempotent)
+- scan: `register_sample` (one scan); sampling: `close_tube` and the rules of a scan;
+  batches: `register_samples` (device batches, idempotent)
 - custody: `hand_over`, `confirm_receipt`, `receive_missing_tube`
-- results: `import_results` (API rows), `import_result_file` (.csv/.xlsx/.xls), `check_rows`, `map_columns`
+- results: `import_results` (API rows), `import_result_file` (.csv/.xlsx/.xls); result_rows: `check_rows`,
+  `map_columns`, `ResultRow` (reading and checking a lab's rows)
 - recall: `record_retest` (and `open_recall` / `resolve_retest`, called by the result import)
 - rounds: `create_site`, `add_sampler`, `create_round`, `set_round_status`, `record_exemption`,
   `set_lab_capacity`
@@ -14,13 +16,8 @@ from fangkong.testing.services.batches import BatchResult, register_samples
 from fangkong.testing.services.common import TestingError, TestingErrorCode
 from fangkong.testing.services.custody import confirm_receipt, hand_over, receive_missing_tube
 from fangkong.testing.services.recall import open_recall, record_retest, resolve_retest
-from fangkong.testing.services.results import (
-    ResultRow,
-    check_rows,
-    import_result_file,
-    import_results,
-    map_columns,
-)
+from fangkong.testing.services.result_rows import ResultRow, check_rows, map_columns
+from fangkong.testing.services.results import import_result_file, import_results
 from fangkong.testing.services.rounds import (
     add_sampler,
     create_round,
@@ -29,13 +26,8 @@ from fangkong.testing.services.rounds import (
     set_lab_capacity,
     set_round_status,
 )
-from fangkong.testing.services.sampling import (
-    ItemAccepted,
-    ItemError,
-    SampleItem,
-    close_tube,
-    register_sample,
-)
+from fangkong.testing.services.sampling import ItemAccepted, ItemError, SampleItem, close_tube
+from fangkong.testing.services.scan import register_sample
 
 __all__ = [
     "BatchResult",
