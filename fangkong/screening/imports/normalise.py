@@ -47,6 +47,9 @@ DOCUMENT_KIND_WORDS: dict[str, str] = {
 _TIME_TAIL = re.compile(r"[ T]?(\d{1,2})[:：时](\d{2})(?:[:：分](\d{2})(?:\.\d+)?)?[分秒]?$")
 _CJK = re.compile(r"[\u3400-\u9fff\u00b7·]+")
 _MOBILE_SHAPE = re.compile(r"1[3-9][0-9]{9}")
+# The written shapes lists carry besides plain digits (after width folding and without spaces): a +86 or 0086
+# country prefix, and groups joined by hyphens ('+86138-1234-5678'). Anything else goes to libphonenumber.
+_MOBILE_WRITTEN = re.compile(r"(?:\+86-?|0086-?)?(1[3-9][0-9])-?([0-9]{4})-?([0-9]{4})")
 
 
 class CellError(ValueError):
@@ -129,12 +132,17 @@ _mobile_prefix_ok: dict[str, bool] = {}
 
 
 def mobile(value: Any) -> str:
-    """11 plain digits. The common shape is checked against libphonenumber once per 5-digit prefix (its
-    mainland mobile ranges are defined on at most the first 5 digits, e.g. 1740[0-5]; a property test
-    checks the shortcut against `phones.normalize_mobile`), so a million rows stay fast."""
+    """11 plain digits. The common shapes (plain, or with +86/0086 and hyphens between groups) are checked
+    against libphonenumber once per 5-digit prefix (its mainland mobile ranges are defined on at most the
+    first 5 digits, e.g. 1740[0-5]; property tests check the shortcut against `phones.normalize_mobile`), so
+    a million rows stay fast."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = compact(value)
+    if not _MOBILE_SHAPE.fullmatch(text):
+        written = _MOBILE_WRITTEN.fullmatch(text)
+        if written is not None:
+            text = "".join(written.groups())
     if _MOBILE_SHAPE.fullmatch(text):
         prefix = text[:5]
         known = _mobile_prefix_ok.get(prefix)

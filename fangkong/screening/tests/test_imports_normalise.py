@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fangkong.core.phones import is_mainland_mobile
+from fangkong.core.phones import PhoneError, is_mainland_mobile, normalize_mobile
 from fangkong.core.text import CHINA_TIME_ZONE, excel_serial
 from fangkong.screening.imports import normalise
 from fangkong.screening.imports.fields import missing_fields, suggest_mapping
@@ -46,6 +46,28 @@ def test_mobiles_in_any_width_and_grouping(number):
     grouped = f"{number[:3]} {number[3:7]} {number[7:]}"
     assert normalise.mobile(full_width(grouped)) == plain == number
     assert normalise.mobile(f"+86-{grouped}") == number
+
+
+@settings(max_examples=500)
+@given(
+    st.from_regex(r"1[0-9]{10}", fullmatch=True),
+    st.sampled_from(["", "+86", "+86 ", "+86-", "0086", "0086 ", "0086-", "86", "+85", "+", "00"]),
+    st.sampled_from(["", "-", " ", "--", "."]),
+    st.booleans(),
+)
+def test_the_written_mobile_shortcut_agrees_with_libphonenumber(number, prefix, separator, wide):
+    value = f"{prefix}{number[:3]}{separator}{number[3:7]}{separator}{number[7:]}"
+    if wide:
+        value = full_width(value)
+    try:
+        expected: str | None = normalize_mobile(value)
+    except PhoneError:
+        expected = None
+    try:
+        actual: str | None = normalise.mobile(value)
+    except normalise.CellError:
+        actual = None
+    assert actual == expected
 
 
 @given(st.lists(st.sampled_from("张王李赵钱孙"), min_size=2, max_size=4), st.sampled_from([" ", "  ", "\u3000"]))
