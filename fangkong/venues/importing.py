@@ -14,9 +14,6 @@ a masked .xlsx report is written; one audit entry per import.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,7 +41,8 @@ from fangkong.screening.imports import normalise
 from fangkong.screening.imports.fields import FIELDS as LIST_FIELDS
 from fangkong.screening.imports.fields import ListField, suggest_mapping
 from fangkong.screening.imports.normalise import CellError
-from fangkong.screening.imports.reading import MAX_LIST_BYTES, SAMPLE_BYTES, check_size, read_list, sniff_kind
+from fangkong.screening.imports.reading import check_size, read_list
+from fangkong.screening.imports.uploads import file_chunks, store_upload
 from fangkong.screening.imports.validation import masked_value
 from fangkong.venues.models import CheckIn, CheckInImport, CheckInSource, Venue
 from fangkong.venues.selectors import known_venues
@@ -171,39 +169,15 @@ def receive_check_in_file(
     _require(by, division)
     if venue is not None and not venue.division_id.startswith(division.path):
         raise CheckInImportError(_("Choose a venue in your jurisdiction."), field="venue")
-    check_size(size)
-    digest = hashlib.sha256()
-    temporary = files_directory() / f"upload-{uuid.uuid4().hex}.part"
-    written = 0
-    head = b""
-    try:
-        with temporary.open("wb") as handle:
-            for chunk in chunks:
-                if len(head) < SAMPLE_BYTES:
-                    head += chunk[: SAMPLE_BYTES - len(head)]
-                    if len(head) >= SAMPLE_BYTES:
-                        sniff_kind(head)
-                written += len(chunk)
-                if written > MAX_LIST_BYTES:
-                    check_size(written)
-                digest.update(chunk)
-                handle.write(chunk)
-        check_size(written)
-        kind = sniff_kind(head)
-        sha256 = digest.hexdigest()
-        first = CheckInImport.objects.filter(division=division, sha256=sha256).first()
-        if first is not None and first.is_imported:
-            raise _already_imported(first)
-        path = files_directory() / f"{sha256}.{kind}"
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    try:
-        read_list(path)  # refuse an empty or unreadable table now, not in the job
-    except DomainError:
-        if first is None:
-            path.unlink(missing_ok=True)
-        raise
+
+    def find_earlier(sha256: str) -> CheckInImport | None:
+        earlier = CheckInImport.objects.filter(division=division, sha256=sha256).first()
+        if earlier is not None and earlier.is_imported:
+            raise _already_imported(earlier)
+        return earlier
+
+    stored = store_upload(chunks, size=size, directory=files_directory(), find_earlier=find_earlier)
+    first = stored.earlier
     actor = by if by is not None and by.pk else None
     if first is not None:  # uploaded before but never imported (errors, or abandoned at the mapping step)
         first.file_name, first.venue, first.uploaded_by = file_name[:255], venue, actor
@@ -213,9 +187,9 @@ def receive_check_in_file(
         division=division,
         venue=venue,
         file_name=file_name[:255],
-        file_path=str(path),
-        sha256=sha256,
-        size=written,
+        file_path=str(stored.path),
+        sha256=stored.sha256,
+        size=stored.size,
         uploaded_by=actor,
     )
 
@@ -224,13 +198,9 @@ def receive_check_in_path(path: Path, *, division: Division, venue: Venue | None
     """`receive_check_in_file` for a file on the server (the command line, tests)."""
     size = path.stat().st_size
     check_size(size)
-
-    def chunks() -> Iterable[bytes]:
-        with path.open("rb") as handle:
-            while block := handle.read(4 * 1024 * 1024):
-                yield block
-
-    return receive_check_in_file(chunks(), file_name=path.name, size=size, division=division, venue=venue, by=by)
+    return receive_check_in_file(
+        file_chunks(path), file_name=path.name, size=size, division=division, venue=venue, by=by
+    )
 
 
 def _mask_sample(header: str, value: Any, mapping: dict[str, str]) -> str:

@@ -13,10 +13,7 @@ shared with `list_person`). One audit entry per import.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -37,16 +34,9 @@ from fangkong.core.roles import Capability
 from fangkong.core.scope import is_in_scope
 from fangkong.screening.imports import writing
 from fangkong.screening.imports.fields import FIELD_NAMES, FIELDS, missing_fields, suggest_mapping
-from fangkong.screening.imports.reading import (
-    MAX_LIST_BYTES,
-    SAMPLE_BYTES,
-    ListFileError,
-    Table,
-    check_size,
-    read_list,
-    sniff_kind,
-)
+from fangkong.screening.imports.reading import Table, check_size, read_list
 from fangkong.screening.imports.selectors import remembered_layout, router_for
+from fangkong.screening.imports.uploads import file_chunks, store_upload
 from fangkong.screening.imports.validation import validate_rows
 from fangkong.screening.models import ListImport, ListLayout, Reason, RiskReport, Source
 
@@ -143,44 +133,20 @@ def receive_list_file(
         raise ListImportError(
             _("Name the list's layout (for example 市公安局推送) so it is remembered."), field="layout"
         )
-    check_size(size)
-    digest = hashlib.sha256()
-    temporary = lists_directory() / f"upload-{uuid.uuid4().hex}.part"
-    written = 0
-    head = b""
-    try:
-        with temporary.open("wb") as handle:
-            for chunk in chunks:
-                if len(head) < SAMPLE_BYTES:
-                    head += chunk[: SAMPLE_BYTES - len(head)]
-                    if len(head) >= SAMPLE_BYTES:
-                        sniff_kind(head)
-                written += len(chunk)
-                if written > MAX_LIST_BYTES:
-                    check_size(written)
-                digest.update(chunk)
-                handle.write(chunk)
-        check_size(written)
-        kind = sniff_kind(head)
-        sha256 = digest.hexdigest()
-        first = ListImport.objects.filter(division=division, sha256=sha256).first()
-        if first is not None and is_imported(first):
-            raise _already_imported(first)
+
+    def find_earlier(sha256: str) -> ListImport | None:
+        earlier = ListImport.objects.filter(division=division, sha256=sha256).first()
+        if earlier is not None and is_imported(earlier):
+            raise _already_imported(earlier)
         if _imported_elsewhere(source, sha256):
             raise ConflictError(
                 _("This file was already imported (by another jurisdiction); importing it again would change nothing."),
                 field="file",
             )
-        path = lists_directory() / f"{sha256}.{kind}"
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    try:
-        read_list(path)  # refuse an empty or unreadable table now, not in the job
-    except ListFileError:
-        if first is None:
-            path.unlink(missing_ok=True)
-        raise
+        return earlier
+
+    stored = store_upload(chunks, size=size, directory=lists_directory(), find_earlier=find_earlier)
+    first = stored.earlier
     layout = remembered_layout(division.path, layout_name)
     if first is not None:  # uploaded before but never imported (errors, or abandoned at the mapping step)
         first.file_name, first.source, first.layout, first.uploaded_by = file_name[:255], source, layout, by
@@ -191,9 +157,9 @@ def receive_list_file(
         layout=layout,
         source=source,
         file_name=file_name[:255],
-        file_path=str(path),
-        sha256=sha256,
-        size=written,
+        file_path=str(stored.path),
+        sha256=stored.sha256,
+        size=stored.size,
         uploaded_by=by if by is not None and by.pk else None,
     )
 
@@ -202,14 +168,14 @@ def receive_list_path(path: Path, *, source: str, layout_name: str, division: Di
     """`receive_list_file` for a file on the server (the command line)."""
     size = path.stat().st_size
     check_size(size)
-
-    def chunks() -> Iterable[bytes]:
-        with path.open("rb") as handle:
-            while block := handle.read(4 * 1024 * 1024):
-                yield block
-
     return receive_list_file(
-        chunks(), file_name=path.name, size=size, source=source, layout_name=layout_name, division=division, by=by
+        file_chunks(path),
+        file_name=path.name,
+        size=size,
+        source=source,
+        layout_name=layout_name,
+        division=division,
+        by=by,
     )
 
 
