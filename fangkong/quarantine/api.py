@@ -1,24 +1,31 @@
 """REST endpoints of the quarantine app (mounted at /api/quarantine/): sites with occupancy and rooms, placements
-(list, one, place people from the ledger, arrival) and the waitlist. As thin as the views: parse, call a selector
-or a service; identifiers are masked in every response."""
+(list, one, place people from the ledger, place one contact safely under retries, arrival) and the waitlist; the
+care endpoints (floor readings, test lists and results, release) are in `api_care.py`, mounted here. As thin as
+the views: parse, call a selector or a service; phones and ID numbers are masked in every response. Refusals are
+the services' errors as 4xx JSON (`code`, `message`, `field`, and `row`/`details` for rows), made in one place
+(`fangkong.api`)."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from fangkong.core.api_access import api_requires
 from fangkong.core.roles import Capability
+from fangkong.quarantine.api_care import router as care_router
+from fangkong.quarantine.api_common import ERRORS, documented_body, json_body
 from fangkong.quarantine.models import Placement, Room, Site, WaitlistEntry
 from fangkong.quarantine.selectors import placement as placement_selectors
 from fangkong.quarantine.selectors import sites as site_selectors
 from fangkong.quarantine.services import placement as placement_services
 from fangkong.quarantine.services.placement import PlacementRequest
+from fangkong.screening import selectors as screening_selectors
 
 router = Router(tags=["quarantine"])
+PlacementStatusFilter = Literal["active", "all", "waiting", "placed", "released", "transferred", "ended"]
 
 
 class SiteOut(Schema):
@@ -135,13 +142,15 @@ class WaitingOut(Schema):
 class PlacementItemIn(Schema):
     entry_id: int
     start_date: date | None = None
-    accompanies: int | None = None  # index in `people` of the person whose room this one shares
+    accompanies: int | None = Field(None, description="index in `people` of the person whose room this one shares")
     share_reason: str = ""
     room_type: str = ""
 
 
 class PlaceIn(Schema):
-    people: list[PlacementItemIn] = []  # empty: nothing to place (a body without people is not an error)
+    people: list[PlacementItemIn] = Field(
+        default_factory=list, description="empty: nothing to place (a body without people is not an error)"
+    )
     site_ids: list[int] | None = None
     arrived: bool = False
 
@@ -177,7 +186,11 @@ def list_rooms(request: HttpRequest, site_id: int) -> QuerySet[Room]:
 @router.get("/placements/", response=list[PlacementOut])
 @api_requires(Capability.QUARANTINE_VIEW)
 @paginate(LimitOffsetPagination)
-def list_placements(request: HttpRequest, site_id: int | None = None, status: str = "active") -> QuerySet[Placement]:
+def list_placements(
+    request: HttpRequest, site_id: int | None = None, status: PlacementStatusFilter = "active"
+) -> QuerySet[Placement]:
+    """Placements in the user's jurisdiction, newest first: `status` active (waiting or placed, the default),
+    all, or one status; `site_id` narrows to one site."""
     return placement_selectors.placements(request.user, site_id=site_id, status=status)  # type: ignore[arg-type]
 
 
@@ -232,3 +245,63 @@ def record_arrival(request: HttpRequest, placement_id: int) -> Placement:
 @paginate(LimitOffsetPagination)
 def list_waitlist(request: HttpRequest) -> QuerySet[WaitlistEntry]:
     return placement_selectors.waitlist(request.user)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ one contact, safe to retry
+
+
+class PlaceContactIn(Schema):
+    start_date: date | None = Field(None, description="day 0 (last exposure); default from tracing and the ledger")
+    room_type: str = Field("", description="single / family / accessible; default by policy")
+    site_ids: list[int] | None = Field(
+        None, description="limit the candidate sites; default every ready or active site in scope"
+    )
+    arrived: bool = Field(False, description="already at the site: in quarantine now (else waiting for a pickup batch)")
+
+
+class ContactPlacementOut(Schema):
+    outcome: Literal["placed", "home", "waitlisted"]
+    replayed: bool
+    placement: PlacementOut | None
+    waiting: WaitingOut | None
+
+    @staticmethod
+    def resolve_outcome(done: placement_services.ContactPlacement) -> str:
+        if done.placement is None:
+            return "waitlisted"
+        return "home" if done.placement.kind == "home" else "placed"
+
+
+@router.post(
+    "/entries/{entry_id}/placement",
+    response={200: ContactPlacementOut, 201: ContactPlacementOut, **ERRORS},
+    openapi_extra=documented_body(PlaceContactIn),
+)
+@api_requires(Capability.QUARANTINE_MANAGE)
+def place_contact(request: HttpRequest, entry_id: int, response: HttpResponse) -> Status:
+    """Place one contact from their ledger entry. Safe to retry: the entry is the idempotency key — if it already
+    has an active placement or a place on the waitlist (an earlier attempt whose answer was lost, or two attempts
+    at once), that is returned with 200, `replayed: true` and the header `Idempotent-Replayed: true`, and nothing
+    is written; a new placement answers 201. Refusals: 400 with `code` and `field` (e.g. not_awaiting_placement)."""
+    user = request.user
+    entry = screening_selectors.access_entry(user, entry_id)  # type: ignore[arg-type]
+    payload = json_body(request, PlaceContactIn)
+    sites = (
+        [site_selectors.access_site(user, site_id) for site_id in payload.site_ids]  # type: ignore[arg-type]
+        if payload.site_ids
+        else None
+    )
+    done = placement_services.place_contact(
+        entry,
+        by=user,  # type: ignore[arg-type]
+        start_date=payload.start_date,
+        room_type=payload.room_type,
+        sites=sites,
+        arrived=payload.arrived,
+    )
+    if done.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(200 if done.replayed else 201, done)
+
+
+router.add_router("", care_router)  # /floors/…, /sites/{id}/tests, /tests/…, /placements/{id}/release

@@ -90,6 +90,22 @@ def access_placement(user: User, placement_id: int) -> Placement:
     return get_scoped(Placement.objects.select_related("person", "site", "room", "booking"), user, pk=placement_id)
 
 
+def placement_from_entry(entry: PoolEntry) -> Placement | None:
+    """The active placement made from this ledger entry (waiting for transfer, or in quarantine), if any."""
+    return (
+        Placement.objects.filter(pool_entry=entry, status__in=ACTIVE_PLACEMENT_STATUSES)
+        .select_related("person", "site", "room")
+        .first()
+    )
+
+
+def waiting_from_entry(entry: PoolEntry) -> WaitlistEntry | None:
+    """This ledger entry's place on the waitlist while it waits for a room, if any."""
+    return (
+        WaitlistEntry.objects.filter(pool_entry=entry, status=WaitlistStatus.WAITING).select_related("person").first()
+    )
+
+
 def companions_of(placement: Placement) -> QuerySet[Placement]:
     """Who shares the placement's room now (the holder's companions, or the holder and the others)."""
     if placement.booking_id is None:

@@ -65,6 +65,10 @@ def access_site(user: User, site_id: int) -> Site:
     return get_scoped(Site.objects.select_related("division", "operator"), user, pk=site_id)
 
 
+def access_floor(user: User, floor_id: int) -> Floor:
+    return get_scoped(Floor.objects.select_related("building__site"), user, pk=floor_id)
+
+
 def access_room(user: User, room_id: int) -> Room:
     return get_scoped(Room.objects.select_related("site", "floor__building"), user, pk=room_id)
 

@@ -25,13 +25,15 @@ module has `place_contacts` and the leaving side (`vacate`, `cancel_placement`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fangkong.core import audit
+from fangkong.core.errors import ConflictError
 from fangkong.core.models import User
 from fangkong.core.roles import Capability
 from fangkong.quarantine.models import (
@@ -46,7 +48,9 @@ from fangkong.quarantine.models import (
     ShareReason,
     Site,
     TestStatus,
+    WaitlistEntry,
 )
+from fangkong.quarantine.selectors import placement as selectors
 from fangkong.quarantine.services.booking import _place
 from fangkong.quarantine.services.common import (
     QuarantineError,
@@ -73,12 +77,14 @@ E = QuarantineErrorCode
 
 __all__ = [
     "COMPANION_REASONS",
+    "ContactPlacement",
     "PICKUP_TRANSITIONS",
     "PlacementRequest",
     "PlacementResult",
     "cancel_placement",
     "cancel_waitlist_entry",
     "create_pickup_batch",
+    "place_contact",
     "place_contacts",
     "place_waitlisted",
     "record_arrival",
@@ -112,6 +118,58 @@ def place_contacts(
         arrived=arrived,
         sites=sites,
         waitlist_when_full=waitlist_when_full,
+    )
+
+
+@dataclass(frozen=True)
+class ContactPlacement:
+    """What placing one contact came to: their placement (centralized with a room, or at home) or, when no room
+    was free, their waitlist entry. `replayed`: it had been done before (a client's retry, or two calls at once)
+    and this call wrote nothing."""
+
+    placement: Placement | None = None
+    waiting: WaitlistEntry | None = None
+    replayed: bool = False
+
+
+def _placed_from(entry: PoolEntry) -> ContactPlacement | None:
+    placement = selectors.placement_from_entry(entry)
+    if placement is not None:
+        return ContactPlacement(placement=placement, replayed=True)
+    waiting = selectors.waiting_from_entry(entry)
+    return ContactPlacement(waiting=waiting, replayed=True) if waiting is not None else None
+
+
+def place_contact(
+    entry: PoolEntry,
+    *,
+    by: User | None,
+    start_date: date | None = None,
+    room_type: str = "",
+    sites: Iterable[Site] | None = None,
+    arrived: bool = False,
+    now: datetime | None = None,
+) -> ContactPlacement:
+    """Place one contact from the ledger, safe to repeat: when this ledger entry already has an active placement
+    or a place on the waitlist, that is returned (`replayed`) and nothing is written. The database's one active
+    placement per person decides between two calls at once; the loser returns the winner's placement. Otherwise
+    `place_contacts` for this one entry (same checks, terms, rooms and waitlist)."""
+    require(by, Capability.QUARANTINE_MANAGE)
+    require_in_scope(entry.division_id, by)
+    done = _placed_from(entry)
+    if done is not None:
+        return done
+    request = PlacementRequest(entry=entry, start_date=start_date, room_type=room_type)
+    try:
+        result = place_contacts([request], by=by, sites=sites, arrived=arrived, now=now)
+    except (QuarantineError, ConflictError) as error:
+        done = _placed_from(entry) if error.code == E.ALREADY_PLACED else None
+        if done is None:
+            raise
+        return done
+    placed = result.placed + result.home
+    return ContactPlacement(
+        placement=placed[0] if placed else None, waiting=result.waitlisted[0] if result.waitlisted else None
     )
 
 

@@ -41,15 +41,24 @@ BLOCKER_TEXT = {
 }
 
 
-def explain(placement: Placement, result: Eligibility) -> str:
-    """Why a placement may not be released yet, in one sentence."""
+def reasons(placement: Placement, result: Eligibility) -> list[dict[str, str]]:
+    """Why a placement may not be released yet, one item per blocker: `code` (an `eligibility.Blocker`) and
+    `message`; empty when it may."""
     values = {
         "served": result.days_served,
         "required": result.days_required,
         "end": placement.quarantine_end.isoformat(),
         "days": ", ".join(str(day) for day in result.outstanding_days),
     }
-    return "; ".join(str(BLOCKER_TEXT[blocker]) % values for blocker in result.blockers)
+    return [
+        {"field": "placement", "code": str(blocker), "message": str(BLOCKER_TEXT[blocker]) % values}
+        for blocker in result.blockers
+    ]
+
+
+def explain(placement: Placement, result: Eligibility) -> str:
+    """Why a placement may not be released yet, in one sentence."""
+    return "; ".join(item["message"] for item in reasons(placement, result))
 
 
 def _number(on: date) -> str:
@@ -76,6 +85,7 @@ def release_placement(
             _("Not eligible for release yet: %(why)s.") % {"why": explain(placement, result)},
             code=CareErrorCode.NOT_ELIGIBLE,
             field="placement",
+            details=reasons(placement, result),
         )
     certificate = ReleaseCertificate.objects.create(
         placement=placement,

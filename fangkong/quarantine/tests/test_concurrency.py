@@ -104,3 +104,17 @@ def test_placing_one_person_twice_at_the_same_moment_places_them_once(site, tree
     assert len(placed) == 1 and len(refused) == 3, results
     assert all(r.code == QuarantineErrorCode.ALREADY_PLACED for r in refused)
     assert Placement.objects.count() == 1 and RoomBooking.objects.count() == 1
+
+
+def test_placing_one_contact_four_times_at_once_answers_every_call_with_the_same_placement(site, tree, register):
+    """The API's retry-safe placement: every simultaneous call gets the one placement (one made it, the others
+    replay it) instead of three refusals."""
+    entry = list_person(register("a", phone="13811113333"), reason="close_contact", source="manual", by=None).entry
+    officers = [User.objects.create_user(username=f"q{n}", role=Role.CITY_HQ, division=tree["city"]) for n in range(4)]
+
+    results = run_together([lambda n=n: services.place_contact(entry, by=officers[n]) for n in range(4)])
+
+    assert all(isinstance(r, services.ContactPlacement) for r in results), results
+    assert len({r.placement.pk for r in results}) == 1
+    assert sorted(r.replayed for r in results) == [False, True, True, True]
+    assert Placement.objects.count() == 1 and RoomBooking.objects.count() == 1
