@@ -269,9 +269,14 @@ class FlagStatus(models.TextChoices):
     RESOLVED = "resolved", _("Reviewed")
 
 
+class FlagDecision(models.TextChoices):
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
 class SamplingFlag(models.Model):
     """Something at the sampling station a person must look at: a second swab in a round (pointing at the first)
-    or a person registered on the spot."""
+    or a person registered on the spot. A reviewer confirms or dismisses it with a note (`decision`)."""
 
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
@@ -284,6 +289,7 @@ class SamplingFlag(models.Model):
     division = jurisdiction_key(_("community"))
     kind = models.CharField(_("kind"), max_length=20, choices=FlagKind.choices)
     status = models.CharField(_("status"), max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    decision = models.CharField(_("decision"), max_length=10, choices=FlagDecision.choices, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     resolved_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
@@ -478,9 +484,15 @@ class RecallStatus(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
 
 
+class RecallKind(models.TextChoices):
+    POSITIVE = "positive", _("Positive pool")
+    INVALID = "invalid", _("Invalid — sample again")
+
+
 class Recall(models.Model):
-    """A positive pool's recall (阳性混管召回): made the moment the positive result is recorded; resolved when
-    every member's single-tube retest is resolved."""
+    """The people of one tube to sample again, made the moment its result is recorded: a positive pool's recall
+    (阳性混管召回, `kind=positive`) or an invalid tube's resample list (`kind=invalid`, 无效重采). Resolved when
+    every member is: by a single-tube retest, or (for an invalid tube) by a later round sample's result."""
 
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
@@ -488,6 +500,7 @@ class Recall(models.Model):
     tube_result = models.OneToOneField(TubeResult, on_delete=models.PROTECT, related_name="recall")
     round = models.ForeignKey(TestRound, on_delete=models.PROTECT, related_name="recalls", verbose_name=_("round"))
     division = jurisdiction_key(_("community"))
+    kind = models.CharField(_("kind"), max_length=10, choices=RecallKind.choices, default=RecallKind.POSITIVE)
     status = models.CharField(_("status"), max_length=10, choices=RecallStatus.choices, default=RecallStatus.OPEN)
     created_at = models.DateTimeField(_("created"))
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
@@ -499,7 +512,11 @@ class Recall(models.Model):
         verbose_name_plural = _("positive-pool recalls")
 
     def __str__(self) -> str:
-        return f"{self.tube_id} {self.status}"
+        return f"{self.tube_id} {self.kind} {self.status}"
+
+    @property
+    def is_invalid_resample(self) -> bool:
+        return self.kind == RecallKind.INVALID
 
 
 class MemberStatus(models.TextChoices):
@@ -507,14 +524,19 @@ class MemberStatus(models.TextChoices):
     RETEST_SAMPLED = "retest_sampled", _("Retest sampled")
     NEGATIVE = "negative", _("Retest negative")
     POSITIVE = "positive", _("Retest positive")
+    # Only on an invalid tube's list: sampled again into a pool that came back positive; that pool's own recall
+    # now follows the person.
+    POOL_POSITIVE = "pool_positive", _("Resampled into a positive pool")
 
 
-RESOLVED_MEMBER_STATES = (MemberStatus.NEGATIVE, MemberStatus.POSITIVE)
+RESOLVED_MEMBER_STATES = (MemberStatus.NEGATIVE, MemberStatus.POSITIVE, MemberStatus.POOL_POSITIVE)
+OPEN_MEMBER_STATES = (MemberStatus.TO_RETEST, MemberStatus.RETEST_SAMPLED)
 
 
 class RecallMember(models.Model):
-    """One person of a positive pool on the recall list. `division` is the person's home community, so the list
-    reaches the community that must find them (the tube's own community is on the Recall)."""
+    """One person of a positive pool (or an invalid tube) to sample again. `division` is the person's home
+    community, so the list reaches the community that must find them (the tube's own community is on the
+    Recall). `resolved_by_sample` is the later round sample whose result resolved an invalid tube's member."""
 
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
@@ -525,6 +547,9 @@ class RecallMember(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=MemberStatus.choices, default=MemberStatus.TO_RETEST)
     pool_entry_id = models.BigIntegerField(_("loop entry"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by_sample = models.ForeignKey(
+        Sample, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("resolving sample")
+    )
 
     class Meta:
         ordering = ["recall_id", "id"]
@@ -579,6 +604,7 @@ class ExemptionReason(models.TextChoices):
     INFANT = "infant", _("Infant")
     BEDRIDDEN = "bedridden", _("Bedridden (door-to-door sampling)")
     AWAY = "away", _("Away from the city")
+    OTHER = "other", _("Other (see the note)")
 
 
 class Exemption(models.Model):

@@ -12,8 +12,9 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from fangkong.core.models import Organization, OrganizationKind, User
-from fangkong.core.scope import get_scoped, scoped
+from fangkong.core.scope import get_scoped, is_in_scope, scoped
 from fangkong.testing.models import (
+    OPEN_MEMBER_STATES,
     DeviceBatch,
     Exemption,
     ExemptionReason,
@@ -22,6 +23,7 @@ from fangkong.testing.models import (
     HandoverTube,
     MemberStatus,
     Recall,
+    RecallKind,
     RecallMember,
     ResultImport,
     Retest,
@@ -50,6 +52,29 @@ def _covering(queryset: QuerySet[Any], user: User | Any, field: str = "division_
     if not path or not getattr(user, "is_active", False):
         return queryset.none()
     return queryset.filter(Q(**{f"{field}__startswith": path}) | Q(**{f"{field}__in": ancestor_paths(path)}))
+
+
+def covers(path: str | None, user: User | Any) -> bool:
+    """`_covering` for one record already fetched: inside the user's jurisdiction or at one of its ancestors."""
+    scope = getattr(user, "scope_path", None) if getattr(user, "is_authenticated", False) else None
+    if not scope or not path or not getattr(user, "is_active", False):
+        return False
+    return path.startswith(scope) or path in ancestor_paths(scope)
+
+
+def scan_target(user: User, site_id: int, round_id: int) -> tuple[SamplingSite, TestRound]:
+    """The site and the round of a single scan, on the sampling API's hot path: two raw primary-key statements
+    (no ORM query building) and the same rules as `access_site` and `access_round`, applied to the fetched rows
+    (`is_in_scope`, `covers`). Outside the user's reach, either is NotFoundError."""
+    from fangkong.core.errors import NotFoundError
+
+    site = next(iter(SamplingSite.objects.raw("SELECT * FROM testing_samplingsite WHERE id = %s", [site_id])), None)
+    if site is None or not is_in_scope(site.division_id, user):
+        raise NotFoundError()
+    found = next(iter(TestRound.objects.raw("SELECT * FROM testing_testround WHERE id = %s", [round_id])), None)
+    if found is None or not covers(found.division_id, user):
+        raise NotFoundError()
+    return site, found
 
 
 # Sites and samplers
@@ -210,13 +235,18 @@ def recalls_for(user: User, *, status: str = "") -> QuerySet[Recall]:
     return recalls.filter(status=status) if status else recalls
 
 
-def recall_members_for(user: User, *, status: str = "", open_only: bool = False) -> QuerySet[RecallMember]:
-    """The recall list of the user's communities: people of positive pools whose home is in scope."""
+def recall_members_for(
+    user: User, *, status: str = "", open_only: bool = False, kind: str = ""
+) -> QuerySet[RecallMember]:
+    """The recall list of the user's communities: people of positive pools and of invalid tubes (to sample
+    again) whose home is in scope. `kind` narrows to one of `RecallKind`."""
     members = scoped(RecallMember.objects.select_related("person", "recall__tube", "sample__site", "division"), user)
     if status:
         members = members.filter(status=status)
     if open_only:
-        members = members.filter(status__in=[MemberStatus.TO_RETEST, MemberStatus.RETEST_SAMPLED])
+        members = members.filter(status__in=OPEN_MEMBER_STATES)
+    if kind:
+        members = members.filter(recall__kind=kind)
     return members.order_by("status", "recall__created_at", "pk")
 
 
@@ -238,6 +268,7 @@ def recall_counts_by_community(user: User) -> list[dict[str, Any]]:
             to_retest=Count("pk", filter=Q(status=MemberStatus.TO_RETEST)),
             sampled=Count("pk", filter=Q(status=MemberStatus.RETEST_SAMPLED)),
             positive=Count("pk", filter=Q(status=MemberStatus.POSITIVE)),
+            to_resample=Count("pk", filter=Q(recall__kind=RecallKind.INVALID, status__in=OPEN_MEMBER_STATES)),
         )
         .order_by("division_id")
     ]

@@ -18,6 +18,7 @@ from fangkong.people.models import Person, PersonDocument
 from fangkong.testing.certificates.codec import ResultCode
 from fangkong.testing.models import (
     RESOLVED_MEMBER_STATES,
+    RecallKind,
     RecallMember,
     ResultValue,
     Sample,
@@ -147,7 +148,7 @@ def certificate_basis(person: Person) -> CertificateBasis | None:
     (retest not yet resolved) the certificate says so, whatever later pooled sample came back negative: a
     recalled person cannot pass a checkpoint on the strength of another pool."""
     open_recall = (
-        RecallMember.objects.filter(Q(person=person) | Q(person__merged_into=person))
+        RecallMember.objects.filter(Q(person=person) | Q(person__merged_into=person), recall__kind=RecallKind.POSITIVE)
         .exclude(status__in=RESOLVED_MEMBER_STATES)
         .select_related("sample", "recall__tube_result__lab")
         .order_by("-sample__sampled_at")

@@ -5,7 +5,8 @@
 - custody: `hand_over`, `confirm_receipt`, `receive_missing_tube`
 - results: `import_results` (API rows), `import_result_file` (.csv/.xlsx/.xls); result_rows: `check_rows`,
   `map_columns`, `ResultRow` (reading and checking a lab's rows)
-- recall: `record_retest` (and `open_recall` / `resolve_retest`, called by the result import)
+- recall: `record_retest` (and `open_recall` / `resolve_retest` / `resolve_resamples`, called by the result
+  import): positive-pool recall and invalid-tube resampling
 - rounds: `create_site`, `add_sampler`, `create_round`, `set_round_status`, `record_exemption`,
   `set_lab_capacity`
 
@@ -15,7 +16,7 @@ docs/testing.md describes the rules and the signatures.
 from fangkong.testing.services.batches import BatchResult, register_samples
 from fangkong.testing.services.common import TestingError, TestingErrorCode
 from fangkong.testing.services.custody import confirm_receipt, hand_over, receive_missing_tube
-from fangkong.testing.services.recall import open_recall, record_retest, resolve_retest
+from fangkong.testing.services.recall import open_recall, record_retest, resolve_resamples, resolve_retest
 from fangkong.testing.services.result_rows import ResultRow, check_rows, map_columns
 from fangkong.testing.services.results import import_result_file, import_results
 from fangkong.testing.services.rounds import (
@@ -53,6 +54,7 @@ __all__ = [
     "record_retest",
     "register_sample",
     "register_samples",
+    "resolve_resamples",
     "resolve_retest",
     "set_lab_capacity",
     "set_round_status",

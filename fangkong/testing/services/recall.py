@@ -1,12 +1,17 @@
-"""Positive-pool recall (阳性混管召回) and single-tube retests, until every recalled person is resolved.
+"""Positive-pool recall (阳性混管召回), invalid-tube resampling (无效重采) and single-tube retests, until every
+listed person is resolved. One mechanism for both: a `Recall` of kind `positive` or `invalid`.
 
-A positive pooled tube opens a Recall the moment its result is recorded (`open_recall`, called by the result
-import in the same transaction): each person swabbed into the tube becomes a RecallMember owned by their home
-community, and is listed in the closed loop (`screening.services.list_person`, reason `pool_positive`, source
-`testing`) so they appear on that community's work list. The community samples each of them singly
-(`record_retest`): a capacity-1 tube that goes to the lab like any other. The retest's result
+A positive or invalid round tube opens a Recall the moment its result is recorded (`open_recall`, called by the
+result import in the same transaction): each person swabbed into the tube becomes a RecallMember owned by their
+home community. People of a positive pool are also listed in the closed loop (`screening.services.list_person`,
+reason `pool_positive`, source `testing`) so they appear on that community's work list; an invalid tube is no
+risk, so its people are only on the recall page ("invalid — sample again"). The community samples each of them
+singly (`record_retest`): a capacity-1 tube that goes to the lab like any other. The retest's result
 (`resolve_retest`, called by the result import) resolves the member: negative → tested in the loop; positive →
-a case (`tracing.services.register_case`); invalid → sample again. The recall resolves when every member has.
+a case (`tracing.services.register_case`); invalid → sample again. A person on an invalid tube's list is also
+resolved by a round sample taken after the invalid result, when that sample's tube is resulted
+(`resolve_resamples`): negative → resolved negative; positive pool → resolved, and the new pool's own recall
+follows them. The recall resolves when every member has.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from fangkong.screening import services as screening
 from fangkong.screening.models import Reason, Source
 from fangkong.testing.codes import CodeError, normalize_barcode
 from fangkong.testing.models import (
+    OPEN_MEMBER_STATES,
+    RESOLVED_MEMBER_STATES,
     MemberStatus,
     Recall,
+    RecallKind,
     RecallMember,
     RecallStatus,
     ResultValue,
@@ -49,10 +57,19 @@ RETEST_POSITIVE_CASE_KIND = CaseKind.ASYMPTOMATIC
 
 
 def open_recall(tube: Tube, *, tube_result: TubeResult, by: User | None, now: datetime | None = None) -> Recall:
-    """The recall list of a positive pool. Call inside the result's transaction."""
+    """The list of a positive pool (kind `positive`) or an invalid tube (kind `invalid`) to sample again. Call
+    inside the result's transaction. One per tube (`Recall.tube` is one-to-one, and a tube gets one result)."""
     now = now or timezone.now()
+    if tube_result.result not in (ResultValue.POSITIVE, ResultValue.INVALID):
+        raise TestingError(_("Only a positive or invalid tube is recalled."), field="result")
+    kind = RecallKind.POSITIVE if tube_result.result == ResultValue.POSITIVE else RecallKind.INVALID
     recall = Recall.objects.create(
-        tube=tube, tube_result=tube_result, round_id=tube.round_id, division_id=tube.division_id, created_at=now
+        tube=tube,
+        tube_result=tube_result,
+        round_id=tube.round_id,
+        division_id=tube.division_id,
+        kind=kind,
+        created_at=now,
     )
     samples = list(
         Sample.objects.filter(tube=tube).select_related("person__home_division").order_by("sampled_at", "pk")
@@ -66,22 +83,25 @@ def open_recall(tube: Tube, *, tube_result: TubeResult, by: User | None, now: da
             continue
         seen.add(person.pk)
         division, _unlocated = screening.responsible_division(person, fallback=fallback)
-        listing = screening.list_person(
-            person,
-            reason=Reason.POOL_POSITIVE,
-            source=Source.TESTING,
-            by=None,  # the system reacts to the lab's result; the import's audit row names the lab user
-            reference=f"testing:recall:{recall.pk}:{person.pk}",
-            data={"tube": tube.barcode, "round": tube.round_id},
-            now=now,
-        )
+        entry_id = None
+        if kind == RecallKind.POSITIVE:
+            listing = screening.list_person(
+                person,
+                reason=Reason.POOL_POSITIVE,
+                source=Source.TESTING,
+                by=None,  # the system reacts to the lab's result; the import's audit row names the lab user
+                reference=f"testing:recall:{recall.pk}:{person.pk}",
+                data={"tube": tube.barcode, "round": tube.round_id},
+                now=now,
+            )
+            entry_id = listing.entry.pk
         members.append(
             RecallMember(
                 recall=recall,
                 person=person,
                 sample=sample,
                 division_id=division.path,
-                pool_entry_id=listing.entry.pk,
+                pool_entry_id=entry_id,
             )
         )
     RecallMember.objects.bulk_create(members)
@@ -90,17 +110,13 @@ def open_recall(tube: Tube, *, tube_result: TubeResult, by: User | None, now: da
         by=by,
         target=recall,
         division_path=tube.division_id,
-        changes={"tube": [None, tube.barcode], "people": [None, len(members)]},
+        changes={"tube": [None, tube.barcode], "kind": [None, kind], "people": [None, len(members)]},
     )
     return recall
 
 
 def _close_recall_if_done(recall_id: int, *, now: datetime) -> None:
-    if (
-        not RecallMember.objects.filter(recall_id=recall_id)
-        .exclude(status__in=[MemberStatus.NEGATIVE, MemberStatus.POSITIVE])
-        .exists()
-    ):
+    if not RecallMember.objects.filter(recall_id=recall_id).exclude(status__in=RESOLVED_MEMBER_STATES).exists():
         updated = Recall.objects.filter(pk=recall_id, status=RecallStatus.OPEN).update(
             status=RecallStatus.RESOLVED, resolved_at=now
         )
@@ -206,8 +222,13 @@ def resolve_retest(retest: Retest, *, result: TubeResult, by: User | None, now: 
     member = retest.member
     person = Person.objects.get(pk=retest.person_id)
     old_member = member.status
+    # A member of an invalid tube's list may already be resolved by a later round sample; a single tube's
+    # positive result still makes them a case, a negative or invalid one leaves the resolution as it is.
+    was_resolved = member.is_resolved
     if result.result == ResultValue.NEGATIVE:
-        retest.status, member.status, member.resolved_at = RetestStatus.NEGATIVE, MemberStatus.NEGATIVE, now
+        retest.status = RetestStatus.NEGATIVE
+        if not was_resolved:
+            member.status, member.resolved_at = MemberStatus.NEGATIVE, now
         screening.record_tested(person, sampled_at=retest.sampled_at, by=None, note=f"retest {retest.tube_id}")
     elif result.result == ResultValue.POSITIVE:
         retest.status, member.status, member.resolved_at = RetestStatus.POSITIVE, MemberStatus.POSITIVE, now
@@ -216,7 +237,9 @@ def resolve_retest(retest: Retest, *, result: TubeResult, by: User | None, now: 
             person, kind=RETEST_POSITIVE_CASE_KIND, first_positive_at=retest.sampled_at, by=None, reported_at=now
         )
     else:
-        retest.status, member.status = RetestStatus.INVALID, MemberStatus.TO_RETEST
+        retest.status = RetestStatus.INVALID
+        if not was_resolved:
+            member.status = MemberStatus.TO_RETEST
     retest.resulted_at = result.resulted_at
     retest.save(update_fields=["status", "resulted_at", "case"])
     member.save(update_fields=["status", "resolved_at"])
@@ -234,3 +257,59 @@ def resolve_retest(retest: Retest, *, result: TubeResult, by: User | None, now: 
     if member.is_resolved:
         _close_recall_if_done(member.recall_id, now=now)
     return retest
+
+
+def resolve_resamples(results: list[TubeResult], *, by: User | None, now: datetime | None = None) -> int:
+    """People on an open invalid-tube list who were sampled again in a round after the invalid result, now
+    that their new tube has a negative or positive result: negative → resolved negative (and tested in the
+    loop, as every negative pool's people are); positive pool → resolved as `pool_positive`, since that pool
+    has its own recall. The earliest such sample decides. Call inside the result's transaction, after the
+    tubes' own reactions. Returns how many members were resolved."""
+    now = now or timezone.now()
+    valid = {r.tube_id: r for r in results if r.result in (ResultValue.NEGATIVE, ResultValue.POSITIVE)}
+    if not valid:
+        return 0
+    members = list(
+        RecallMember.objects.select_for_update(of=("self",))
+        .filter(
+            recall__kind=RecallKind.INVALID,
+            status__in=OPEN_MEMBER_STATES,
+            person_id__in=Sample.objects.filter(tube_id__in=list(valid), purpose=SamplePurpose.ROUND).values(
+                "person_id"
+            ),
+        )
+        .select_related("recall__tube_result")
+        .order_by("pk")
+    )
+    if not members:
+        return 0
+    samples: dict[int, list[Sample]] = {}
+    for sample in Sample.objects.filter(
+        tube_id__in=list(valid), purpose=SamplePurpose.ROUND, person_id__in=[m.person_id for m in members]
+    ).order_by("sampled_at", "pk"):
+        samples.setdefault(sample.person_id, []).append(sample)
+    resolved = 0
+    recalls: set[int] = set()
+    for member in members:
+        invalid_at = member.recall.tube_result.resulted_at
+        later = [s for s in samples.get(member.person_id, []) if s.sampled_at >= invalid_at]
+        if not later:
+            continue
+        sample = later[0]
+        outcome = valid[sample.tube_id].result
+        old = member.status
+        member.status = MemberStatus.NEGATIVE if outcome == ResultValue.NEGATIVE else MemberStatus.POOL_POSITIVE
+        member.resolved_at, member.resolved_by_sample = now, sample
+        member.save(update_fields=["status", "resolved_at", "resolved_by_sample"])
+        audit.record(
+            "testing.resample.resolve",
+            by=by,
+            target=member,
+            division_path=member.division_id,
+            changes={"status": [old, member.status], "sample": [None, sample.pk], "result": [None, outcome]},
+        )
+        recalls.add(member.recall_id)
+        resolved += 1
+    for recall_id in sorted(recalls):
+        _close_recall_if_done(recall_id, now=now)
+    return resolved

@@ -3,10 +3,11 @@
 Every row is checked first (`result_rows.check_rows`). A file whose columns cannot be matched is refused at its
 header row. Any error refuses the whole file: a `ResultImport` with status `refused` keeps every error (row as in
 the file, field, code, message) for the error report, and no tube changes. A valid file is applied in one
-transaction, with the reactions in it: a positive pooled tube opens its recall (`recall.open_recall`), a retest
-tube's result resolves the retest (`recall.resolve_retest`), and the people of a negative tube move to
-"tested" in the closed loop (`screening.services.record_tested`). The same file (by SHA-256) is applied once per
-lab; an API call may carry an idempotency key with the same effect.
+transaction, with the reactions in it: a positive pooled tube opens its recall and an invalid round tube its
+resample list (`recall.open_recall`), a retest tube's result resolves the retest (`recall.resolve_retest`), the
+people of a negative tube move to "tested" in the closed loop (`screening.services.record_tested`), and people
+on an invalid tube's list who were sampled again in a round are resolved (`recall.resolve_resamples`). The same
+file (by SHA-256) is applied once per lab; an API call may carry an idempotency key with the same effect.
 """
 
 from __future__ import annotations
@@ -154,10 +155,16 @@ def _apply(checked: list[CheckedRow], result_import: ResultImport, *, by: User |
         elif result.result == ResultValue.POSITIVE:
             recall.open_recall(tube, tube_result=result, by=by, now=now)
             counts["recalls"] += 1
+        elif result.result == ResultValue.INVALID:
+            recall.open_recall(tube, tube_result=result, by=by, now=now)
+            counts["resample_lists"] += 1
         elif result.result == ResultValue.NEGATIVE:
             negatives.append(tube.pk)
     if negatives:
         counts["moved_to_tested"] = _move_negatives_to_tested(negatives, by=by)
+    resampled = recall.resolve_resamples([r for r in results if r.tube_id not in retests], by=by, now=now)
+    if resampled:
+        counts["resamples_resolved"] = resampled
     return dict(counts)
 
 

@@ -14,14 +14,19 @@ from fangkong.core.errors import DomainError
 from fangkong.core.roles import Capability
 from fangkong.testing import selectors, services
 from fangkong.testing.forms import RetestForm
+from fangkong.testing.models import RecallKind
 
 
 @requires(Capability.TESTING_VIEW)
 def recall_list(request: AuthedRequest) -> HttpResponse:
-    """The recall list of the user's communities: people of positive pools, until their retest resolves."""
+    """The recall list of the user's communities: people of positive pools and of invalid tubes (to sample
+    again), until a retest or a later round sample resolves them."""
     user = request.user
     show = request.GET.get("show", "open")
-    members = selectors.recall_members_for(user, open_only=show == "open")
+    kind = request.GET.get("kind", "")
+    if kind not in RecallKind.values:
+        kind = ""
+    members = selectors.recall_members_for(user, open_only=show == "open", kind=kind)
     page = Paginator(members, 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -29,6 +34,8 @@ def recall_list(request: AuthedRequest) -> HttpResponse:
         {
             "page": page,
             "show": show,
+            "kind": kind,
+            "kinds": RecallKind.choices,
             "counts": selectors.recall_counts_by_community(user),
             "form": RetestForm(),
         },
