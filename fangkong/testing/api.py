@@ -261,8 +261,7 @@ def register_single(
     """One scan. A refused scan answers 400 with `code` and `field`; a repeat of a stored key answers 200."""
     payload = _body(request, SingleIn)
     user = request.user
-    site = selectors.access_site(user, payload.site_id)  # type: ignore[arg-type]
-    test_round = selectors.access_round(user, payload.round_id)  # type: ignore[arg-type]
+    site, test_round = selectors.scan_target(user, payload.site_id, payload.round_id)  # type: ignore[arg-type]
     data = payload.dict()
     for name in ("site_id", "round_id", "device_id"):
         data.pop(name)

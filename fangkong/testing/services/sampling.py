@@ -15,7 +15,8 @@ Rules (each refused with a field and a code, see `TestingErrorCode` and `codes.C
 - `sampled_at` must fall inside the round's window and not in the future (devices upload late, not early).
 
 Idempotency: each item may carry the device's own key; an item whose (device, key) is already stored is
-answered as `replayed` with the stored sample and changes nothing. Device batches: `services.batches`.
+answered as `replayed` with the stored sample and changes nothing. One scan: `services.scan` (the common case
+in a few statements, the rest through `register_one` here); device batches: `services.batches`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from fangkong.testing.models import (
     RoundStatus,
     Sample,
     SamplePurpose,
-    Sampler,
     SamplingFlag,
     SamplingSite,
     TestRound,
@@ -458,23 +458,10 @@ def _as_error(error: ItemError) -> TestingError:
 
 
 @transaction.atomic
-def register_sample(
-    site: SamplingSite,
-    *,
-    test_round: TestRound,
-    item: SampleItem,
-    by: User | None,
-    device_id: str = "",
-) -> ItemAccepted:
-    """One scan (the station page, a device online). Raises TestingError (with `field` and `code`) when the scan
-    is refused; returns the sample, flagged when it is a duplicate or a person registered on the spot. An item
-    with a key already stored for the device returns that sample (`replayed`)."""
-    _check_site_and_round(site, test_round, by)
-    row = _Row(index=0, item=item)
-    sampler_ids = set(Sampler.objects.filter(site=site).values_list("pk", flat=True)) if item.sampler_id else set()
-    errors = _parse([row], test_round, sampler_ids, timezone.now())
-    if errors:
-        raise _as_error(errors[0])
+def register_one(row: _Row, site: SamplingSite, test_round: TestRound, by: User | None, device_id: str) -> ItemAccepted:
+    """The general path of one parsed scan (`scan.register_sample` checks the site, round and format first and
+    takes the common case itself): replays, identity resolution with registration on the spot, the tube's
+    rules, duplicate flags, the audit row."""
     fresh, replayed = _replays([row], device_id)
     if replayed:
         return replayed[0]
