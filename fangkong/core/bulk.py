@@ -18,12 +18,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence, Sized
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, models
 from django.utils import timezone
 
-SQLITE_BATCH = 50_000  # rows per executemany call (bounded memory for generators)
 SQLITE_CACHE_KIB = 512 * 1024
 REBUILD_INDEXES_FROM = 50_000  # rows, and at least as many as the table holds
 
@@ -131,18 +130,24 @@ def insert_rows(
     quoted = connection.ops.quote_name
     table = quoted(model._meta.db_table)
     column_list = ", ".join(quoted(column) for column in columns)
-    full_rows = (row + extra for row in rows) if extra else rows
     count = 0
     rows_hint = len(rows) if isinstance(rows, Sized) else expected
     with connection.cursor() as cursor:
         if is_postgresql():
             raw = cursor.cursor  # psycopg 3
+            full_rows = (row + extra for row in rows) if extra else rows
             with raw.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
                 for row in full_rows:
                     copy.write_row(row)
                     count += 1
             return count
-        placeholders = ", ".join(["%s"] * len(columns))
+        # The columns the caller did not name hold the same value on every row: written into the statement as
+        # literals, so SQLite binds fewer parameters and the caller's rows (a list or a generator) go straight
+        # to executemany, which reads them in C: no Python step per row here.
+        literals = [_sqlite_literal(value) for value in extra]
+        if any(literal is None for literal in literals):
+            literals, rows = [], (row + extra for row in rows)
+        placeholders = ", ".join(["%s"] * (len(columns) - len(literals)) + cast(list[str], literals))
         statement = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"  # noqa: S608 - model names
         cursor.execute("PRAGMA cache_size")
         cache_size = cursor.fetchone()[0]
@@ -153,21 +158,27 @@ def insert_rows(
         for name, _sql in rebuild:
             cursor.execute(f"DROP INDEX {quoted(name)}")
         try:
-            batch: list[tuple[Any, ...]] = []
-            for row in full_rows:
-                batch.append(row)
-                if len(batch) >= SQLITE_BATCH:
-                    cursor.executemany(statement, batch)
-                    count += len(batch)
-                    batch = []
-            if batch:
-                cursor.executemany(statement, batch)
-                count += len(batch)
+            cursor.executemany(statement, rows)
+            count = max(cursor.rowcount, 0)
             for _name, sql in rebuild:
                 cursor.execute(sql)
         finally:
             cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
     return count
+
+
+def _sqlite_literal(value: Any) -> str | None:
+    """A prepared default value (None, bool, int or text) as an SQLite literal in a statement that Django's
+    SQLite cursor will still format ('%' doubled), or None for other types (then bound as a parameter)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+    return None
 
 
 def _sqlite_indexes_to_rebuild(cursor: Any, model: type[models.Model], rows: int | None) -> list[tuple[str, str]]:

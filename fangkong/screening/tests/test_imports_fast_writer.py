@@ -213,3 +213,13 @@ def test_a_large_sqlite_insert_rebuilds_the_same_indexes(tree, monkeypatch):
     with pytest.raises(IntegrityError), transaction.atomic():  # the partial unique index is back and enforced
         bulk.insert_rows(PersonSource, ("person_id", "source", "reference", "data"), rows[:1])
     assert PersonSource.objects.filter(person=person).count() == 3
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite writes unnamed defaults as literals")
+@pytest.mark.parametrize("value", ["", "it's 100% %s done", "名单", 0, 7, True, None])
+def test_defaults_written_as_sqlite_literals_read_back_unchanged(db, value):
+    literal = bulk._sqlite_literal(value)
+    assert literal is not None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {literal}, %s", [1])  # noqa: S608 - a literal under test
+        assert cursor.fetchone() == ((int(value) if isinstance(value, bool) else value), 1)
