@@ -7,8 +7,10 @@ with the same name and mobile goes to the merge queue for a human to decide. Eve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -434,9 +436,9 @@ def bulk_load_people(rows: list[dict[str, Any]], *, source: str, reference: str,
 IdentityKey = tuple[str, str, str]  # ("document", kind, number) or ("phone", name, mobile)
 
 
-@dataclass(frozen=True)
-class BulkPerson:
-    """A checked person from a list row (values already normalised and validated)."""
+class BulkPerson(NamedTuple):
+    """A checked person from a list row (values already normalised and validated). A tuple, not a dataclass:
+    a million of them are built (in the list import's check processes) and pickled between processes."""
 
     key: IdentityKey
     name: str
@@ -445,6 +447,11 @@ class BulkPerson:
     phone: str
     address: str
     home_division: str  # a community path, or a county/city path for someone whose address resolved nowhere
+    # Derived values a caller may have computed already (the list import does, in its parallel check); for
+    # new people they are computed here otherwise: `name_pinyin(name)`, and `birth_date_and_sex(kind, number)`.
+    pinyin: str = ""
+    birth_date: date | None = None
+    sex: str = ""  # '' = not computed
 
 
 @dataclass(frozen=True)
@@ -483,11 +490,10 @@ def _survivors(person_ids: set[int]) -> dict[int, int]:
     return survivors
 
 
-def _birth_date_and_sex(kind: str, number: str) -> tuple[Any, str]:
+def birth_date_and_sex(kind: str, number: str) -> tuple[date | None, str]:
+    """From an 18-character resident ID number; (None, unknown) for other documents."""
     if kind != DocumentKind.RESIDENT_ID or len(number) != 18:
         return None, Sex.UNKNOWN
-    from datetime import date
-
     born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     return born, Sex.MALE if int(number[16]) % 2 else Sex.FEMALE
 
@@ -530,7 +536,7 @@ def _document_holders(kind: str, numbers: list[str]) -> list[tuple[str, int]]:
     return found
 
 
-def bulk_resolve_people(people: list[BulkPerson], *, insert_batch: int = 2000) -> BulkResolution:
+def bulk_resolve_people(people: Sequence[BulkPerson], *, insert_batch: int = 2000) -> BulkResolution:
     """Find each person in the registry or create them (with their document). Call inside a transaction.
 
     New people are written with `core.bulk` (ids allocated up front, executemany/COPY of plain tuples);
@@ -568,14 +574,16 @@ def bulk_resolve_people(people: list[BulkPerson], *, insert_batch: int = 2000) -
     documents = []
     stored_date: dict[Any, Any] = {}
     for pk, item in zip(ids, fresh.values(), strict=True):
-        born, sex = _birth_date_and_sex(item.document_kind, item.document_number)
+        born, sex = (
+            (item.birth_date, item.sex) if item.sex else birth_date_and_sex(item.document_kind, item.document_number)
+        )
         if born not in stored_date:
             stored_date[born] = bulk.db_date(born)
         rows.append(
             (
                 pk,
                 item.name,
-                name_pinyin(item.name),
+                item.pinyin or name_pinyin(item.name),
                 sex,
                 stored_date[born],
                 item.phone,

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from fangkong.core import bulk
 from fangkong.core.models import User
-from fangkong.people.services import BulkPerson, bulk_add_sources, bulk_queue_possible_matches, bulk_resolve_people
+from fangkong.people.services import bulk_add_sources, bulk_queue_possible_matches, bulk_resolve_people
 from fangkong.screening.imports.validation import ValidRow
 from fangkong.screening.models import OPEN_STATES, ListImport, LoopState, PoolEntry, PoolEvent, RiskReport
 from fangkong.screening.services import entry_terms
@@ -65,28 +65,13 @@ def write_rows(
     progress(0, steps)
 
     # 1. The registry: one identity per person in the file, resolved or created.
-    resolution = bulk_resolve_people(
-        [
-            BulkPerson(
-                key=row.identity_key,
-                name=row.name,
-                document_kind=row.document_kind,
-                document_number=row.document_number,
-                phone=row.phone,
-                address=row.address,
-                home_division=row.community or row.queue,
-            )
-            for row in rows
-        ],
-        insert_batch=INSERT_BATCH,
-    )
+    resolution = bulk_resolve_people([row.person for row in rows], insert_batch=INSERT_BATCH)
     person_of, home_of = resolution.person_of, resolution.home_of
     bulk_queue_possible_matches(resolution.created_ids)  # same name and mobile, no shared document: a human decides
-    row_person = [person_of[row.identity_key] for row in rows]
+    row_person = [person_of[row.person.key] for row in rows]
     progress(total, steps)
-    masked = [bulk.db_json(row.masked()) for row in rows]  # what each row said, once for source and report
     bulk_add_sources(
-        [(person, f"{prefix}{row.row}", data) for person, row, data in zip(row_person, rows, masked, strict=True)],
+        [(person, f"{prefix}{row.row}", row.masked_json) for person, row in zip(row_person, rows, strict=True)],
         source=source,
         by=by,
     )
@@ -166,9 +151,9 @@ def write_rows(
                 row.origin_code,
                 row.origin_name,
                 arrived[row.arrived_at],
-                data[:-1] + import_tail,  # == db_json({**row.masked(), "import": list_import.pk})
+                row.masked_json[:-1] + import_tail,  # == db_json({**row.masked(), "import": list_import.pk})
             )
-            for person, row, data in zip(row_person, rows, masked, strict=True)
+            for person, row in zip(row_person, rows, strict=True)
         ),
         now=now,
         expected=total,

@@ -17,8 +17,8 @@ from fangkong.people.services import (
     BulkResolution,
     IdentityKey,
     _batches,
-    _birth_date_and_sex,
     _survivors,
+    birth_date_and_sex,
 )
 from fangkong.screening.imports.validation import ValidRow
 from fangkong.screening.models import OPEN_STATES, ListImport, LoopState, PoolEntry, PoolEvent, RiskReport
@@ -64,7 +64,7 @@ def bulk_resolve_people(people: list[BulkPerson], *, insert_batch: int = 2000) -
         for item in batch:
             if item.name not in pinyin:
                 pinyin[item.name] = " ".join(lazy_pinyin(item.name))
-            born, sex = _birth_date_and_sex(item.document_kind, item.document_number)
+            born, sex = birth_date_and_sex(item.document_kind, item.document_number)
             rows.append(
                 Person(
                     name=item.name,

@@ -34,3 +34,24 @@ def test_the_plain_resident_id_shortcut_agrees(region, born, sequence, last, tam
 @given(st.text(alphabet=" \t\n\u3000\u00a0abcXY12１２Ａ-", max_size=8))
 def test_normalize_text_fast_path_agrees(value):
     assert normalize_text(value) == _RUNS_OF_SPACE.sub(" ", to_half_width(value)).strip()
+
+
+def test_checking_in_several_processes_gives_what_one_process_gives(tmp_path, tree):
+    """The file is checked in forked processes (each a range of rows) and the results joined in file order:
+    the same valid rows (with their prepared person and JSON) and the same errors as one process."""
+    from fangkong.screening.imports import validation
+    from fangkong.screening.imports.fields import suggest_mapping
+    from fangkong.screening.imports.reading import read_list
+    from fangkong.screening.imports.selectors import router_for
+    from fangkong.screening.tests.test_imports import HEADERS, MESSY_ROWS, gbk_csv
+    from fangkong.screening.tests.test_imports_fast_writer import NOW, ROWS
+
+    broken = [["90", "", "12345", "12", "", "2021-13-45", ""], ["91", "钱七", "", "", "上海", "明天", ""]]
+    table = read_list(gbk_csv(tmp_path, [*ROWS, *broken, *MESSY_ROWS, *ROWS]))
+    mapping = suggest_mapping(HEADERS)
+    router = router_for(tree["city"].path)
+    one = validation.validate_rows(table, mapping, router=router, now=NOW, processes=1)
+    assert one[1] and len(one[0]) == 2 * len(ROWS) + len(MESSY_ROWS)
+    for processes in (2, 3):
+        assert validation.validate_rows(table, mapping, router=router, now=NOW, processes=processes) == one
+    assert [row.masked_json for row in one[0]] == [validation.bulk.db_json(row.masked()) for row in one[0]]
