@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from fangkong.core.models import Division, DivisionLevel, Organization, User
 from fangkong.core.scope import scoped
 from fangkong.testing import selectors
-from fangkong.testing.models import SiteKind
+from fangkong.testing.models import ExemptionReason, FlagDecision, SiteKind
 
 
 def _barcode_list(text: str) -> list[str]:
@@ -99,3 +99,27 @@ class SiteForm(forms.Form):
         self.fields["division"].queryset = scoped(  # type: ignore[attr-defined]
             Division.objects.filter(level=DivisionLevel.COMMUNITY), user
         )
+
+
+class ExemptionForm(forms.Form):
+    """Who (an ID number or personal QR, or a person chosen elsewhere: `person`), why, and a note."""
+
+    person_code = forms.CharField(label=_("ID number or personal QR"), max_length=200, required=False)
+    person = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    reason = forms.ChoiceField(label=_("Reason"), choices=ExemptionReason.choices)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("person") and not (data.get("person_code") or "").strip():
+            self.add_error("person_code", _("Scan or type the person's ID number."))
+        return data
+
+
+class RevokeExemptionForm(forms.Form):
+    note = forms.CharField(label=_("Why"), max_length=300, required=False)
+
+
+class FlagReviewForm(forms.Form):
+    decision = forms.ChoiceField(label=_("Decision"), choices=FlagDecision.choices)
+    note = forms.CharField(label=_("Note"), max_length=300)

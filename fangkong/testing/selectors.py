@@ -13,6 +13,9 @@ from django.db.models import Count, Q, QuerySet
 
 from fangkong.core.models import Organization, OrganizationKind, User
 from fangkong.core.scope import get_scoped, is_in_scope, scoped
+from fangkong.people import selectors as people_selectors
+from fangkong.people.models import Person
+from fangkong.testing.codes import parse_person_code
 from fangkong.testing.models import (
     OPEN_MEMBER_STATES,
     DeviceBatch,
@@ -277,19 +280,61 @@ def recall_counts_by_community(user: User) -> list[dict[str, Any]]:
 # Flags, exemptions, device batches
 
 
-def flags_for(user: User, *, open_only: bool = True) -> QuerySet[SamplingFlag]:
-    flags = scoped(SamplingFlag.objects.select_related("person", "sample__tube", "round"), user)
-    return flags.filter(status=FlagStatus.OPEN) if open_only else flags
+def flags_for(
+    user: User, *, open_only: bool = True, test_round: TestRound | None = None, kind: str = ""
+) -> QuerySet[SamplingFlag]:
+    """Sampling flags of the user's communities (the community of the site where the swab was taken)."""
+    flags = scoped(
+        SamplingFlag.objects.select_related(
+            "person", "sample__tube", "sample__site", "first_sample__tube", "first_sample__site", "round", "division"
+        ),
+        user,
+    )
+    if open_only:
+        flags = flags.filter(status=FlagStatus.OPEN)
+    if test_round is not None:
+        flags = flags.filter(round=test_round)
+    if kind:
+        flags = flags.filter(kind=kind)
+    return flags.order_by("-created_at", "-pk")
+
+
+def access_flag(user: User, flag_id: int) -> SamplingFlag:
+    return get_scoped(
+        SamplingFlag.objects.select_related("person", "sample__tube", "first_sample__tube", "round", "division"),
+        user,
+        pk=flag_id,
+    )
 
 
 def exemptions_for(user: User, test_round: TestRound) -> QuerySet[Exemption]:
-    return scoped(Exemption.objects.select_related("person"), user).filter(round=test_round)
+    """The round's exemptions of people whose home community is in the user's scope."""
+    return (
+        scoped(Exemption.objects.select_related("person", "division", "created_by"), user)
+        .filter(round=test_round)
+        .order_by("division_id", "reason", "pk")
+    )
+
+
+def access_exemption(user: User, exemption_id: int) -> Exemption:
+    return get_scoped(Exemption.objects.select_related("person", "round"), user, pk=exemption_id)
 
 
 def door_to_door_list(user: User, test_round: TestRound) -> QuerySet[Exemption]:
-    """Bedridden people of the round in the user's communities not yet sampled in it."""
+    """Bedridden people of the round in the user's communities not yet sampled in it (a flagged second swab
+    counts too: the person was swabbed), by community."""
     sampled = Sample.objects.filter(round=test_round, purpose=SamplePurpose.ROUND).values("person_id")
     return exemptions_for(user, test_round).filter(reason=ExemptionReason.BEDRIDDEN).exclude(person_id__in=sampled)
+
+
+def person_for_code(user: User, code: str) -> Person | None:
+    """The person a resident ID number or personal QR names, if they live in the user's scope and are not a
+    merged record. Raises `codes.CodeError` for a malformed code."""
+    parsed = parse_person_code(code)
+    people = people_selectors.people_in_scope(user)
+    if parsed.person_id is not None:
+        return people.filter(pk=parsed.person_id).first()
+    return people.filter(documents__number=parsed.document_number).distinct().first()
 
 
 def device_batch(device_id: str, key: str) -> DeviceBatch | None:

@@ -17,5 +17,11 @@ urlpatterns: list = [
     path("recalls/", views.recall_list, name="recalls"),
     path("recalls/members/<int:member_id>/retest/", views.member_retest, name="member_retest"),
     path("rounds/", views.round_list, name="rounds"),
+    path("rounds/<int:round_id>/exemptions/", views.exemption_list, name="exemptions"),
+    path("rounds/<int:round_id>/exemptions/add/", views.exemption_add, name="exemption_add"),
+    path("rounds/<int:round_id>/door-to-door/", views.door_to_door, name="door_to_door"),
+    path("exemptions/<int:exemption_id>/revoke/", views.exemption_revoke, name="exemption_revoke"),
+    path("flags/", views.flag_list, name="flags"),
+    path("flags/<int:flag_id>/review/", views.flag_review, name="flag_review"),
     path("", include("fangkong.testing.coverage.urls")),  # round coverage pages (testing.coverage)
 ]

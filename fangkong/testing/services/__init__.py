@@ -8,7 +8,8 @@
 - recall: `record_retest` (and `open_recall` / `resolve_retest` / `resolve_resamples`, called by the result
   import): positive-pool recall and invalid-tube resampling
 - rounds: `create_site`, `add_sampler`, `create_round`, `set_round_status`, `record_exemption`,
-  `set_lab_capacity`
+  `revoke_exemption`, `set_lab_capacity`
+- flags: `review_flag` (confirm or dismiss a sampling flag with a note)
 
 docs/testing.md describes the rules and the signatures.
 """
@@ -16,6 +17,7 @@ docs/testing.md describes the rules and the signatures.
 from fangkong.testing.services.batches import BatchResult, register_samples
 from fangkong.testing.services.common import TestingError, TestingErrorCode
 from fangkong.testing.services.custody import confirm_receipt, hand_over, receive_missing_tube
+from fangkong.testing.services.flags import review_flag
 from fangkong.testing.services.recall import open_recall, record_retest, resolve_resamples, resolve_retest
 from fangkong.testing.services.result_rows import ResultRow, check_rows, map_columns
 from fangkong.testing.services.results import import_result_file, import_results
@@ -24,6 +26,7 @@ from fangkong.testing.services.rounds import (
     create_round,
     create_site,
     record_exemption,
+    revoke_exemption,
     set_lab_capacity,
     set_round_status,
 )
@@ -55,6 +58,8 @@ __all__ = [
     "register_sample",
     "register_samples",
     "resolve_resamples",
+    "review_flag",
+    "revoke_exemption",
     "resolve_retest",
     "set_lab_capacity",
     "set_round_status",

@@ -1,4 +1,5 @@
-"""Setting up testing: sampling sites and samplers, mass-testing rounds, exemptions, lab capacity."""
+"""Setting up testing: sampling sites and samplers, mass-testing rounds, exemptions (recorded and revoked), lab
+capacity."""
 
 from __future__ import annotations
 
@@ -192,6 +193,12 @@ def record_exemption(
     require_in_scope(division.path, by)
     if reason not in ExemptionReason.values:
         raise TestingError(_("Choose a reason."), field="reason")
+    if not division.path.startswith(test_round.division_id):
+        raise TestingError(
+            _("This person does not live in the round's area."), code=TestingErrorCode.OUTSIDE_ROUND, field="person"
+        )
+    if reason == ExemptionReason.OTHER and not note.strip():
+        raise TestingError(_("Say why in the note."), field="note")
     exemption, created = Exemption.objects.get_or_create(
         person=person,
         round=test_round,
@@ -215,6 +222,34 @@ def record_exemption(
             changes={"reason": [old, reason]},
         )
     return exemption
+
+
+@transaction.atomic
+def revoke_exemption(exemption: Exemption, *, by: User | None, note: str = "") -> None:
+    """Take an exemption back: the person is due for sampling in the round again (on the untested list at the
+    next coverage run). The row is deleted — coverage reads every exemption of the round — and the audit row keeps
+    what it said, who recorded it and why it was revoked. Revoking one already revoked is refused."""
+    require(by, Capability.TESTING_SAMPLE)
+    require_in_scope(exemption.division_id, by)
+    locked = Exemption.objects.select_for_update().filter(pk=exemption.pk).first()
+    if locked is None:
+        raise TestingError(
+            _("This exemption was already revoked."), code=TestingErrorCode.ALREADY_DONE, field="exemption"
+        )
+    audit.record(
+        "testing.exemption.revoke",
+        by=by,
+        target=locked,
+        division_path=locked.division_id,
+        changes={
+            "person": [locked.person_id, None],
+            "round": [locked.round_id, None],
+            "reason": [locked.reason, None],
+            "note": [locked.note, note[:300] or None],
+            "recorded_by": [locked.created_by_id, None],
+        },
+    )
+    locked.delete()
 
 
 @transaction.atomic

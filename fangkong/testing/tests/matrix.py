@@ -1,6 +1,7 @@
 """The testing module's records in the permission matrix's world (see tests/test_permission_matrix.py): in
 community A and in community B each, a mass-testing round, a site, a resulted positive tube with one sample,
-its handover, a refused result import and the recall member. Plain rows: the matrix needs ids, not states."""
+its handover, a refused result import and the recall member, a sampling flag on the sample and an exemption of
+the person. Plain rows: the matrix needs ids, not states."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from fangkong.core.models import Organization, OrganizationKind
 from fangkong.testing.coverage.models import CommunityCoverage, RoundCoverageRun, UncoveredPerson
 from fangkong.testing.models import (
+    Exemption,
+    FlagKind,
     Handover,
     HandoverTube,
     ImportStatus,
@@ -37,7 +40,14 @@ def world(tree: dict[str, Any], register: Any, hq: Any) -> dict[str, tuple[Any, 
         for where in "ab"
     }
     lab = Organization.objects.create(kind=OrganizationKind.LAB, division=tree["city"], name="矩阵实验室")
-    ids: dict[str, list[int]] = {"tube_id": [], "handover_id": [], "result_import_id": [], "member_id": []}
+    ids: dict[str, list[int]] = {
+        "tube_id": [],
+        "handover_id": [],
+        "result_import_id": [],
+        "member_id": [],
+        "flag_id": [],
+        "exemption_id": [],
+    }
     for n, where in enumerate("ab"):
         site = SamplingSite.objects.create(division=tree[where], name=f"矩阵采样点{where}")
         tube = Tube.objects.create(
@@ -73,6 +83,14 @@ def world(tree: dict[str, Any], register: Any, hq: Any) -> dict[str, tuple[Any, 
         ids["handover_id"].append(handover.pk)
         ids["result_import_id"].append(result_import.pk)
         ids["member_id"].append(member.pk)
+        flag = SamplingFlag.objects.create(
+            sample=sample, person=person, round=rounds[where], division=tree[where], kind=FlagKind.REGISTERED_ON_SPOT
+        )
+        ids["flag_id"].append(flag.pk)
+        exemption = Exemption.objects.create(
+            person=person, round=rounds[where], division=tree[where], reason="bedridden", note="矩阵"
+        )
+        ids["exemption_id"].append(exemption.pk)
     return {"round_id": (rounds["a"].pk, rounds["b"].pk), **{key: (a, b) for key, (a, b) in ids.items()}}
 
 
@@ -82,7 +100,8 @@ def snapshot() -> tuple[Any, ...]:
         RoundCoverageRun.objects.count(),
         tuple(Tube.objects.order_by("pk").values_list("barcode", "status", "sample_count")),
         Sample.objects.count(),
-        SamplingFlag.objects.count(),
+        tuple(SamplingFlag.objects.order_by("pk").values_list("status", "decision", "note")),
+        tuple(Exemption.objects.order_by("pk").values_list("person_id", "round_id", "reason", "note")),
         tuple(Handover.objects.order_by("pk").values_list("status", flat=True)),
         tuple(HandoverTube.objects.order_by("pk").values_list("status", flat=True)),
         tuple(RecallMember.objects.order_by("pk").values_list("status", flat=True)),
