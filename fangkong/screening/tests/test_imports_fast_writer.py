@@ -223,3 +223,30 @@ def test_defaults_written_as_sqlite_literals_read_back_unchanged(db, value):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {literal}, %s", [1])  # noqa: S608 - a literal under test
         assert cursor.fetchone() == ((int(value) if isinstance(value, bool) else value), 1)
+
+
+def test_the_bulk_merge_queue_follows_register_persons_rule(tree):
+    """New records against older unmerged ones with the same name and mobile; two numbers of one document kind
+    are two people; a merged record is never a candidate."""
+    from fangkong.people.services import bulk_queue_possible_matches
+
+    def person(**fields: Any) -> Person:
+        return Person.objects.create(name="郑一", phone="13300003333", home_division=tree["a"], **fields)
+
+    with transaction.atomic():
+        older = person()
+        merged = person()
+        other_name = Person.objects.create(name="郑二", phone="13300003333", home_division=tree["a"])
+        first = person(primary_document_kind="resident_id", primary_document_number=ID7)
+        second = person(primary_document_kind="resident_id", primary_document_number=ID8)
+        passport = person(primary_document_kind="passport", primary_document_number="E7654321")
+        Person.objects.filter(pk=merged.pk).update(merged_into=older)
+        assert bulk_queue_possible_matches(frozenset({first.pk, second.pk, passport.pk, other_name.pk})) == 5
+    pairs = set(MergeCandidate.objects.values_list("person_id", "other_id"))
+    assert pairs == {
+        (first.pk, older.pk),
+        (second.pk, older.pk),  # not second → first: two resident IDs
+        (passport.pk, older.pk),
+        (passport.pk, first.pk),
+        (passport.pk, second.pk),
+    }
