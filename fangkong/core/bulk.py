@@ -158,8 +158,8 @@ def insert_rows(
         for name, _sql in rebuild:
             cursor.execute(f"DROP INDEX {quoted(name)}")
         try:
-            cursor.executemany(statement, rows)
-            count = max(cursor.rowcount, 0)
+            cursor.executemany(statement, cast(Any, rows))  # any iterable: sqlite3 reads it row by row
+            count = int(max(cursor.rowcount, 0))
             for _name, sql in rebuild:
                 cursor.execute(sql)
         finally:
