@@ -549,12 +549,12 @@ def bulk_resolve_people(people: Sequence[BulkPerson], *, insert_batch: int = 200
             owners[("document", kind, number)] = person_id
     wanted = {(k[1], k[2]) for k in keys if k[0] == "phone"}
     for batch in _batches(sorted({phone for _name, phone in wanted})):
-        for name, phone, person_id in (
-            Person.objects.filter(phone__in=batch, merged_into__isnull=True)
+        for name, phone, person_id, merged_into in (
+            Person.objects.filter(phone__in=batch)  # merged records dropped below: see bulk_queue_possible_matches
             .order_by("pk")
-            .values_list("name", "phone", "pk")
+            .values_list("name", "phone", "pk", "merged_into_id")
         ):
-            if (name, phone) in wanted:
+            if merged_into is None and (name, phone) in wanted:
                 owners.setdefault(("phone", name, phone), person_id)
     survivors = _survivors(set(owners.values()))
     person_of = {key: survivors.get(pid, pid) for key, pid in owners.items()}
@@ -642,10 +642,13 @@ def bulk_queue_possible_matches(person_ids: list[int] | frozenset[int]) -> int:
         )
     same: dict[tuple[str, str], list[tuple[int, str, str]]] = {}  # (name, mobile) → (id, kind, number)
     for batch in _batches(sorted({phone for _pk, _name, phone, _kind, _number in new}), LOOKUP_BATCH):
-        for pk, name, phone, kind, number in Person.objects.filter(
-            phone__in=batch, merged_into__isnull=True
-        ).values_list("pk", "name", "phone", "primary_document_kind", "primary_document_number"):
-            same.setdefault((name, phone), []).append((pk, kind, number))
+        # Merged records are dropped here, not in SQL: with `merged_into IS NULL` in the query SQLite's planner
+        # took the merged_into index (NULL on every row) over the mobile index and scanned the table per batch.
+        for pk, name, phone, kind, number, merged_into in Person.objects.filter(phone__in=batch).values_list(
+            "pk", "name", "phone", "primary_document_kind", "primary_document_number", "merged_into_id"
+        ):
+            if merged_into is None:
+                same.setdefault((name, phone), []).append((pk, kind, number))
     for group in same.values():
         group.sort()
     reason = str(_("Same name and mobile number, no shared document"))
