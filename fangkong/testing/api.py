@@ -7,18 +7,15 @@ the same header (the scan's own key). Labs post results all or nothing: 200 when
 error when refused. Identities never leave in clear: responses carry registry ids, not ID numbers.
 """
 
-import json
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Router, Schema
-from ninja.errors import ValidationError
 from ninja.responses import Response
-from pydantic import ValidationError as PydanticValidationError
 
-from fangkong.core.api_access import api_requires
+from fangkong.core.api_access import api_requires, documented_body, json_body
 from fangkong.core.errors import NotFoundError
 from fangkong.core.roles import Capability
 from fangkong.testing import selectors, services
@@ -165,41 +162,6 @@ class SiteOut(Schema):
         return str(obj.division_id)
 
 
-S = TypeVar("S", bound=Schema)
-
-
-def _inline(schema: dict[str, Any], definitions: dict[str, Any] | None = None) -> Any:
-    """A pydantic JSON schema with its local `$defs` references inlined, for the OpenAPI request body."""
-    definitions = schema.get("$defs", {}) if definitions is None else definitions
-    if isinstance(schema, dict):
-        if "$ref" in schema:
-            return _inline(definitions[schema["$ref"].rsplit("/", 1)[-1]], definitions)
-        return {key: _inline(value, definitions) for key, value in schema.items() if key != "$defs"}
-    if isinstance(schema, list):
-        return [_inline(value, definitions) for value in schema]
-    return schema
-
-
-def _documented(schema: type[Schema]) -> dict[str, Any]:
-    body = {"content": {"application/json": {"schema": _inline(schema.model_json_schema())}}, "required": True}
-    return {"requestBody": body}
-
-
-def _body(request: HttpRequest, schema: type[S]) -> S:
-    """The JSON body, validated *after* the capability check and the path's record lookup: a caller without
-    the capability gets 403 and a record outside their jurisdiction 404, whatever they sent."""
-    try:
-        data = json.loads(request.body or b"{}")
-    except ValueError:
-        raise ValidationError([{"loc": ["body"], "msg": "The body is not JSON."}]) from None
-    try:
-        return schema.model_validate(data)
-    except PydanticValidationError as error:
-        raise ValidationError(
-            [{"loc": ["body", "payload", *item["loc"]], "msg": item["msg"]} for item in error.errors()]
-        ) from None
-
-
 def _item(scan: ScanIn) -> services.SampleItem:
     return services.SampleItem(
         person_code=scan.person_code,
@@ -226,7 +188,7 @@ def list_sites(request: HttpRequest) -> Any:
     return selectors.sites_for(request.user, active_only=True)  # type: ignore[arg-type]
 
 
-@router.post("/samples/batch", response=BatchOut, openapi_extra=_documented(BatchIn))
+@router.post("/samples/batch", response=BatchOut, openapi_extra=documented_body(BatchIn))
 @api_requires(Capability.TESTING_SAMPLE)
 def register_batch(
     request: HttpRequest,
@@ -234,7 +196,7 @@ def register_batch(
 ) -> HttpResponse:
     """Register a device's batch of scans. Send `Idempotency-Key` (unique per batch on the device) so that a
     retry after a timeout or a server restart is answered from the stored result."""
-    payload = _body(request, BatchIn)
+    payload = json_body(request, BatchIn)
     user = request.user
     site = selectors.access_site(user, payload.site_id)  # type: ignore[arg-type]
     test_round = selectors.access_round(user, payload.round_id)  # type: ignore[arg-type]
@@ -252,14 +214,14 @@ def register_batch(
     return response
 
 
-@router.post("/samples", response={200: AcceptedOut, 201: AcceptedOut}, openapi_extra=_documented(SingleIn))
+@router.post("/samples", response={200: AcceptedOut, 201: AcceptedOut}, openapi_extra=documented_body(SingleIn))
 @api_requires(Capability.TESTING_SAMPLE)
 def register_single(
     request: HttpRequest,
     idempotency_key: str = Header(default="", alias="Idempotency-Key"),
 ) -> tuple[int, dict[str, Any]]:
     """One scan. A refused scan answers 400 with `code` and `field`; a repeat of a stored key answers 200."""
-    payload = _body(request, SingleIn)
+    payload = json_body(request, SingleIn)
     user = request.user
     site, test_round = selectors.scan_target(user, payload.site_id, payload.round_id)  # type: ignore[arg-type]
     data = payload.dict()
@@ -277,20 +239,20 @@ def register_single(
     return (200 if done.replayed else 201), asdict(done)
 
 
-@router.post("/tubes/close", response=TubeOut, openapi_extra=_documented(BarcodeIn))
+@router.post("/tubes/close", response=TubeOut, openapi_extra=documented_body(BarcodeIn))
 @api_requires(Capability.TESTING_SAMPLE)
 def close_tube(request: HttpRequest) -> Any:
-    payload = _body(request, BarcodeIn)
+    payload = json_body(request, BarcodeIn)
     tube = selectors.tube_by_barcode(request.user, payload.barcode.strip().upper())  # type: ignore[arg-type]
     if tube is None:
         raise NotFoundError()
     return services.close_tube(tube, by=request.user)  # type: ignore[arg-type]
 
 
-@router.post("/handovers", response={201: HandoverOut}, openapi_extra=_documented(HandoverIn))
+@router.post("/handovers", response={201: HandoverOut}, openapi_extra=documented_body(HandoverIn))
 @api_requires(Capability.TESTING_SAMPLE)
 def create_handover(request: HttpRequest) -> tuple[int, Any]:
-    payload = _body(request, HandoverIn)
+    payload = json_body(request, HandoverIn)
     user = request.user
     handover = services.hand_over(
         selectors.access_site(user, payload.site_id),  # type: ignore[arg-type]
@@ -303,11 +265,11 @@ def create_handover(request: HttpRequest) -> tuple[int, Any]:
     return 201, handover
 
 
-@router.post("/handovers/{handover_id}/receipt", response=ReceiptOut, openapi_extra=_documented(ReceiptIn))
+@router.post("/handovers/{handover_id}/receipt", response=ReceiptOut, openapi_extra=documented_body(ReceiptIn))
 @api_requires(Capability.TESTING_LAB)
 def receive_handover(request: HttpRequest, handover_id: int) -> dict[str, Any]:
     handover = selectors.access_handover(request.user, handover_id)  # type: ignore[arg-type]
-    payload = _body(request, ReceiptIn)
+    payload = json_body(request, ReceiptIn)
     receipt = services.confirm_receipt(handover, barcodes=payload.barcodes, by=request.user)  # type: ignore[arg-type]
     missing = [item.tube.barcode for item in selectors.handover_items(handover) if item.status == "missing"]
     return {
@@ -320,7 +282,7 @@ def receive_handover(request: HttpRequest, handover_id: int) -> dict[str, Any]:
     }
 
 
-@router.post("/results", response={200: ImportOut, 422: ImportOut}, openapi_extra=_documented(ResultsIn))
+@router.post("/results", response={200: ImportOut, 422: ImportOut}, openapi_extra=documented_body(ResultsIn))
 @api_requires(Capability.TESTING_LAB)
 def post_results(
     request: HttpRequest,
@@ -328,7 +290,7 @@ def post_results(
 ) -> tuple[int, Any]:
     """Results for many tubes, all or nothing. 422 lists every row's error (row = position in `results`,
     from 1); 200 when applied. With `Idempotency-Key`, a repeat returns the applied import unchanged."""
-    payload = _body(request, ResultsIn)
+    payload = json_body(request, ResultsIn)
     lab = selectors.access_lab(request.user, payload.lab_id)  # type: ignore[arg-type]
     rows = [
         services.ResultRow(
