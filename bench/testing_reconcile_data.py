@@ -162,6 +162,8 @@ STEPS: list[tuple[str, str]] = [
         """,
     ),
     ("analyze", "ANALYZE"),
+    # the visibility map, for index-only scans (autovacuum's work in operation; testing_reconcile.py repeats it)
+    ("vacuum", "VACUUM (ANALYZE) people_person, testing_sample"),
 ]
 
 

@@ -1,14 +1,24 @@
 """Lean extraction of a round's inputs from the operational database into Arrow, for the engine.
 
-Only the columns the query needs, as integers: person and tube ids, the home division's code
-(``CAST(path AS bigint)``; paths are numeric statistical codes), sample times as microseconds.
+Only the columns the query needs, as integers: person ids, the home division's code (``CAST(path AS bigint)``;
+paths are numeric statistical codes), sample times as microseconds.
 
 PostgreSQL: the two big inputs (residents, samples: ~10 M rows each for a city) must not cost a Python step per
-row. ``COPY … TO STDOUT`` through psycopg hands over one row per call (measured: 53 s for 10 M rows), so the
-server packs the rows instead: each chunk of ids is one ``string_agg(int8send(a) || int8send(b) …)`` — a
-single ``bytea`` of fixed-width big-endian integers that numpy reads in place. Chunks run on ``workers``
-connections at once (PostgreSQL uses a process per connection, so two chunks use both cores), all in one
-exported snapshot (``pg_export_snapshot``, as ``pg_dump -j`` does), so they see the same database state.
+row, nor a read of the wide rows they come from.
+
+- **Index-only scans.** The residents are read from ``person_home_live_idx`` — (home_division_path, id) of the
+  people not merged away — and the samples from the round's part of ``sample_person_once_per_round`` —
+  (round, person) INCLUDE (sampled_at) — never from the tables' heaps (the person row is wide: name, pinyin,
+  documents, address). An index-only scan needs the table's visibility map, kept by (auto)vacuum; pages
+  changed since the last vacuum are checked in the heap, row by row, which costs time, never correctness.
+- **Packed by the server.** ``COPY … TO STDOUT`` through psycopg hands over one row per call (measured: 53 s
+  for 10 M rows), so each task is one ``string_agg(int8send(…) …)`` — a ``bytea`` of fixed-width big-endian
+  integers that numpy reads in place. Residents are grouped by home division: the code travels once per
+  division, the people as one run of ids.
+- **Two connections, one snapshot.** Tasks (groups of divisions; ranges of person ids) are taken from one
+  queue by ``workers`` connections at once (PostgreSQL uses a process per connection, so two tasks use both
+  cores), all in the snapshot the job's own REPEATABLE READ transaction exports (``pg_export_snapshot``, as
+  ``pg_dump -j`` does), in which the small inputs are read too.
 
 SQLite (development, tests): a plain cursor read in chunks of ``CHUNK_ROWS`` into numpy arrays.
 """
@@ -16,6 +26,7 @@ SQLite (development, tests): a plain cursor read in chunks of ``CHUNK_ROWS`` int
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +42,7 @@ from fangkong.people.models import Person
 from fangkong.testing.models import Exemption, ResultValue, Sample, SamplePurpose, TestRound, TubeResult
 
 CHUNK_ROWS = 1_000_000
+TASKS_PER_WORKER = 8  # small enough tasks that two connections finish together
 PG_EPOCH_US = 946_684_800 * 1_000_000  # PostgreSQL's binary timestamps count from 2000-01-01 UTC
 COUNTY_WIDTH = 6
 
@@ -85,7 +97,6 @@ def round_queries(test_round: TestRound) -> tuple[BigQuery, BigQuery]:
 
 def extract_round(test_round: TestRound, *, workers: int = 2) -> RoundData:
     """The engine's five inputs for ``test_round``, as Arrow tables, read in one consistent snapshot."""
-    residents_query, samples_query = round_queries(test_round)
     # Parallel reads need a transaction of our own whose snapshot the other connections import; inside a
     # caller's transaction (tests) its uncommitted rows are visible to this connection only.
     parallel = connection.vendor == "postgresql" and workers > 1 and not connection.in_atomic_block
@@ -94,8 +105,9 @@ def extract_round(test_round: TestRound, *, workers: int = 2) -> RoundData:
             if parallel:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            residents, samples = _pg_read([residents_query, samples_query], workers=workers if parallel else 1)
+            residents, samples = _pg_extract(test_round, workers=workers if parallel else 1)
         else:
+            residents_query, samples_query = round_queries(test_round)
             residents = _read_cursor(residents_query)
             samples = _read_cursor(samples_query)
         small = _small_inputs(test_round)  # in the same transaction: one snapshot for all five inputs
@@ -166,77 +178,128 @@ def _micros(value: dt.datetime | str) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-# PostgreSQL: fixed-width rows packed by the server, several connections in one snapshot
+# PostgreSQL: index-only scans, fixed-width rows packed by the server, several connections in one snapshot
 
 
-def _pg_read(queries: list[BigQuery], *, workers: int) -> list[pa.Table]:
-    """Read ``queries`` as packed chunks: on ``workers`` connections sharing the snapshot of this connection's
-    (REPEATABLE READ) transaction, or with ``workers=1`` on this connection alone."""
-    tasks: list[tuple[int, str, list[Any]]] = []
+@dataclass(frozen=True)
+class _Task:
+    """One packed read: ``sql`` returns rows of (division code or NULL, packed bytea) for the input ``name``."""
+
+    name: str
+    sql: str
+    params: list[Any]
+
+
+def _pg_tasks(test_round: TestRound, *, connection_cursor: Any, parts: int) -> list[_Task]:
+    """The residents split by home division (groups of the area's division paths), the round's samples split
+    by person id: ``parts`` tasks each, read by index-only scans of ``person_home_live_idx`` and
+    ``sample_person_once_per_round`` (migration testing 0005)."""
+    person, sample = _q(Person._meta.db_table), _q(Sample._meta.db_table)
+    home, merged = _q(_column(Person, "home_division")), _q(_column(Person, "merged_into"))
+    sample_person, sample_round = _q(_column(Sample, "person")), _q(_column(Sample, "round"))
+    sampled_at, purpose = _q(_column(Sample, "sampled_at")), _q(_column(Sample, "purpose"))
+    duplicate = _q(_column(Sample, "is_duplicate"))
+    tasks: list[_Task] = []
+    # Residents: every person's home is a Division (a foreign key), so "home in the area" is "home = ANY(the
+    # area's paths)" — exact, collation-free, and one index range per division. Grouping by home sends each
+    # division's code once and its people as one run of ids.
+    paths = sorted(Division.objects.filter(path__startswith=test_round.division_id).values_list("path", flat=True))
+    residents_sql = (
+        f"SELECT CAST({home} AS BIGINT), string_agg(int8send({_q('id')}), ''::bytea) FROM {person}"  # noqa: S608
+        f" WHERE {home} = ANY(%s) AND {merged} IS NULL GROUP BY {home}"
+    )
+    size = max(1, -(-len(paths) // parts))
+    tasks += [_Task("residents", residents_sql, [paths[i : i + size]]) for i in range(0, len(paths), size)]
+    # Samples: the round's part of the unique (round, person) INCLUDE (sampled_at) index, in person ranges.
+    where = f"{sample_round} = %s AND {purpose} = %s AND NOT {duplicate}"
+    connection_cursor.execute(
+        f"SELECT min({sample_person}), max({sample_person}) FROM {sample} WHERE {where}",  # noqa: S608
+        [test_round.pk, SamplePurpose.ROUND.value],
+    )
+    low, high = connection_cursor.fetchone()
+    if low is not None:
+        samples_sql = (
+            f"SELECT NULL::bigint, string_agg(int8send({sample_person}) || timestamptz_send({sampled_at}),"  # noqa: S608
+            f" ''::bytea) FROM {sample} WHERE {where} AND {sample_person} >= %s AND {sample_person} < %s"
+        )
+        step = max(1, -(-(high - low + 1) // parts))
+        for start in range(low, high + 1, step):
+            end = start + step if start + step <= high else 2**62  # the last range is open-ended
+            tasks.append(_Task("samples", samples_sql, [test_round.pk, SamplePurpose.ROUND.value, start, end]))
+    return tasks
+
+
+def _pg_extract(test_round: TestRound, *, workers: int) -> tuple[pa.Table, pa.Table]:
+    """Residents and samples of ``test_round``: on ``workers`` connections sharing the snapshot of this
+    connection's (REPEATABLE READ) transaction, or with ``workers=1`` on this connection alone."""
     with connection.cursor() as cursor:
-        for index, query in enumerate(queries):
-            cursor.execute(f"SELECT min({_q(query.key)}), max({_q(query.key)}) FROM {_q(query.table)}")  # noqa: S608
-            low, high = cursor.fetchone()
-            if low is None:
-                continue
-            packed = " || ".join(
-                f"timestamptz_send({expression})" if name in query.timestamps else f"int8send({expression})"
-                for name, expression in query.columns
-            )
-            sql = (
-                f"SELECT string_agg({packed}, ''::bytea) FROM {_q(query.table)}"  # noqa: S608 - names are quoted
-                f" WHERE {_q(query.key)} >= %s AND {_q(query.key)} < %s AND {query.where}"
-            )
-            starts = list(range(low, high + 1, CHUNK_ROWS))
-            for start in starts:  # the last chunk is open-ended: rows added since max() belong to it
-                end = start + CHUNK_ROWS if start != starts[-1] else 2**62
-                tasks.append((index, sql, [start, end, *query.params]))
+        tasks = _pg_tasks(test_round, connection_cursor=cursor, parts=TASKS_PER_WORKER * max(1, workers))
         if workers <= 1:
             results = []
-            for index, sql, values in tasks:
-                cursor.execute(sql, values)
-                row = cursor.fetchone()
-                if row is not None and row[0] is not None:
-                    results.append((index, bytes(row[0])))
+            for task in tasks:
+                cursor.execute(task.sql, task.params)
+                results += [(task.name, code, bytes(data)) for code, data in cursor.fetchall() if data is not None]
         else:  # the caller's REPEATABLE READ transaction: its snapshot is the one exported
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
             results = _pg_parallel(tasks, snapshot=snapshot, workers=workers)
-    tables = []
-    for index, query in enumerate(queries):
-        dtype = np.dtype([(name, ">i8") for name, _ in query.columns])
-        buffers = [data for which, data in results if which == index]
-        raw = np.frombuffer(b"".join(buffers), dtype=dtype) if buffers else np.empty(0, dtype=dtype)
-        columns: dict[str, np.ndarray[Any, Any]] = {}
-        for name, _ in query.columns:
-            column = np.asarray(raw[name]).astype(np.int64)
-            columns[name] = column + PG_EPOCH_US if name in query.timestamps else column
-        tables.append(_as_arrow(query, columns))
-    return tables
+    return _residents_table(results), _samples_table(results)
 
 
-def _pg_parallel(tasks: list[tuple[int, str, list[Any]]], *, snapshot: str, workers: int) -> list[tuple[int, bytes]]:
+def _residents_table(results: list[tuple[str, int | None, bytes]]) -> pa.Table:
+    runs = [(code, data) for name, code, data in results if name == "residents"]
+    ids = np.frombuffer(b"".join(data for _, data in runs), dtype=">i8").astype(np.int64)
+    codes = np.repeat(np.array([code for code, _ in runs], dtype=np.int64), [len(data) // 8 for _, data in runs])
+    return pa.table({"person_id": pa.array(ids, pa.int64()), "division": pa.array(codes, pa.int64())})
+
+
+def _samples_table(results: list[tuple[str, int | None, bytes]]) -> pa.Table:
+    raw = np.frombuffer(
+        b"".join(data for name, _, data in results if name == "samples"),
+        dtype=np.dtype([("person_id", ">i8"), ("sampled_at", ">i8")]),
+    )
+    moments = raw["sampled_at"].astype(np.int64) + PG_EPOCH_US
+    return pa.table(
+        {
+            "person_id": pa.array(raw["person_id"].astype(np.int64), pa.int64()),
+            "sampled_at": pa.array(moments, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        }
+    )
+
+
+def _pg_parallel(tasks: list[_Task], *, snapshot: str, workers: int) -> list[tuple[str, int | None, bytes]]:
+    """Run ``tasks`` on ``workers`` connections of their own, each taking the next task when it is done (a
+    shared queue keeps both busy to the end), all in the exported ``snapshot``."""
     import psycopg
     from psycopg import sql as pg_sql
 
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
+    queue = list(reversed(tasks))
+    lock = threading.Lock()
 
-    def run(batch: list[tuple[int, str, list[Any]]]) -> list[tuple[int, bytes]]:
-        out: list[tuple[int, bytes]] = []
+    def run() -> list[tuple[str, int | None, bytes]]:
+        out: list[tuple[str, int | None, bytes]] = []
         with psycopg.connect(**params) as worker:
             worker.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             worker.execute(pg_sql.SQL("SET TRANSACTION SNAPSHOT {}").format(pg_sql.Literal(snapshot)))
+            # These reads are whole index ranges: no JIT compilation per query (tens of ms each, no gain), and
+            # the cost of a page read as on an SSD or in the cache, so that the planner takes the index-only
+            # scan over the narrow covering index rather than the wide heap.
+            worker.execute("SET LOCAL jit = off")
+            worker.execute("SET LOCAL random_page_cost = 1.1")
             with worker.cursor(binary=True) as worker_cursor:
-                for index, sql, values in batch:
-                    worker_cursor.execute(sql.encode(), values)
-                    row = worker_cursor.fetchone()
-                    if row is not None and row[0] is not None:
-                        out.append((index, bytes(row[0])))
+                while True:
+                    with lock:
+                        if not queue:
+                            break
+                        task = queue.pop()
+                    worker_cursor.execute(task.sql.encode(), task.params)
+                    out += [(task.name, code, bytes(data)) for code, data in worker_cursor.fetchall() if data]
             worker.execute("COMMIT")
         return out
 
-    batches = [tasks[i::workers] for i in range(workers)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return [item for chunk in pool.map(run, batches) for item in chunk]
+        futures = [pool.submit(run) for _ in range(workers)]
+        return [item for future in futures for item in future.result()]

@@ -94,15 +94,30 @@ class UncoveredPerson(models.Model):
 
     Derived rows, rewritten by every run from the registry (a city's run writes ~10^5 of them): their foreign
     keys are not checked by the database (`db_constraint=False`), because PostgreSQL checks deferred keys one
-    row at a time at commit — 15 s for 233,000 rows in the benchmark. Django still cascades deletes."""
+    row at a time at commit — 15 s for 233,000 rows in the benchmark. Django still cascades deletes.
+
+    One index besides the primary key, (run, kind, division): the page's reads (a run's list, in a
+    community or under a jurisdiction's path) and a run's deletion. The foreign keys' own indexes are left
+    out — each cost as much as the rows' insertion on the benchmark's 233,000 rows; a person's deletion (rare:
+    merged records are kept) scans the lists, which hold the latest run of each round only."""
 
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
     run = models.ForeignKey(
-        RoundCoverageRun, on_delete=models.CASCADE, related_name="uncovered", db_constraint=False, verbose_name=_("run")
+        RoundCoverageRun,
+        on_delete=models.CASCADE,
+        related_name="uncovered",
+        db_constraint=False,
+        db_index=False,  # the (run, kind, division) index leads with it
+        verbose_name=_("run"),
     )
     person = models.ForeignKey(
-        Person, on_delete=models.CASCADE, related_name="+", db_constraint=False, verbose_name=_("person")
+        Person,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+        verbose_name=_("person"),
     )
     division = models.ForeignKey(  # jurisdiction_key() without the database check
         Division,
@@ -111,6 +126,7 @@ class UncoveredPerson(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
+        db_index=False,  # read within a run and kind: the (run, kind, division) index
         verbose_name=_("community"),
     )
     kind = models.CharField(_("list"), max_length=12, choices=UncoveredKind.choices)

@@ -184,16 +184,43 @@ def test_only_managers_start_the_job(world: dict[str, Any], make_user: Any) -> N
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_packed_extraction_equals_the_cursor_reading(world: dict[str, Any]) -> None:
-    """The PostgreSQL path (string_agg chunks on two connections in one snapshot) gives the cursor's rows."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_packed_extraction_equals_the_cursor_reading(world: dict[str, Any], workers: int) -> None:
+    """The PostgreSQL path (packed index-only reads, on two connections in one snapshot) gives the cursor's rows."""
     assert connection.vendor == "postgresql"
     residents, samples = extract.round_queries(world["round"])
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        packed = extract._pg_read([residents, samples], workers=2)
-    assert packed[0].sort_by("person_id").equals(extract._read_cursor(residents).sort_by("person_id"))
-    assert packed[1].sort_by("person_id").equals(extract._read_cursor(samples).sort_by("person_id"))
+        packed = extract._pg_extract(world["round"], workers=workers)
+    order = ["person_id", "division"]
+    assert (
+        packed[0]
+        .sort_by([(c, "ascending") for c in order])
+        .equals(extract._read_cursor(residents).sort_by([(c, "ascending") for c in order]))
+    )
+    order = ["person_id", "sampled_at"]
+    assert (
+        packed[1]
+        .sort_by([(c, "ascending") for c in order])
+        .equals(extract._read_cursor(samples).sort_by([(c, "ascending") for c in order]))
+    )
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db
+def test_the_covering_indexes_hold_what_the_extraction_reads() -> None:
+    """The packed reads are index-only scans (the benchmark shows the plans): the two indexes must keep every
+    column the reads use. Small test tables are planned otherwise, so the definitions are checked here."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE indexname IN ('person_home_live_idx', 'sample_person_once_per_round')"
+        )
+        definitions = dict(cursor.fetchall())
+    assert "(home_division_path, id) WHERE (merged_into_id IS NULL)" in definitions["person_home_live_idx"]
+    assert "UNIQUE INDEX" in definitions["sample_person_once_per_round"]
+    assert "(round_id, person_id) INCLUDE (sampled_at)" in definitions["sample_person_once_per_round"]
 
 
 def test_coverage_page_shows_the_users_communities_masked(
