@@ -115,11 +115,14 @@ def extract_round(test_round: TestRound, *, workers: int = 2) -> RoundData:
 
 
 def _small_inputs(test_round: TestRound) -> dict[str, pa.Table]:
-    exemptions = list(Exemption.objects.filter(round=test_round).values_list("person_id", "reason"))
+    # no ordering: the models' default orderings would sort 100,000 exemptions for nothing
+    exemptions = list(Exemption.objects.filter(round=test_round).order_by().values_list("person_id", "reason"))
     positive_tubes = TubeResult.objects.filter(tube__round=test_round, result=ResultValue.POSITIVE).values("tube_id")
     pools = list(
         # every swab in a positive tube, a flagged second swab too: its person must be recalled all the same
-        Sample.objects.filter(round=test_round, tube_id__in=positive_tubes).values_list("tube_id", "person_id")
+        Sample.objects.filter(round=test_round, tube_id__in=positive_tubes)
+        .order_by()
+        .values_list("tube_id", "person_id")
     )
     areas = [
         (int(path), int(path[:COUNTY_WIDTH]))
