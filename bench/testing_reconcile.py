@@ -65,7 +65,7 @@ def worker_end_to_end(url: str) -> dict[str, object]:
         "tested": run.tested,
         "untested": run.untested,
         "door_to_door": run.door_to_door,
-        "exempt": run.exempt_infant + run.exempt_away,
+        "exempt": run.exempt_infant + run.exempt_away + run.exempt_other,
         "recall_people": run.recall_people,
         "peak_mb": _peak_mb(),
     }

@@ -7,7 +7,7 @@ over five inputs — each a Parquet data set or an Arrow table — and returns t
                                                       division is the home community's code as an integer
 ``samples``         person_id int64,                  the round's own samples (not retests, not flagged second
                     sampled_at timestamp[us, UTC]     swabs; a person listed twice counts once, at the first)
-``exemptions``      person_id int64, reason string    ``infant`` / ``bedridden`` / ``away`` (one per person)
+``exemptions``      person_id int64, reason string    ``infant`` / ``bedridden`` / ``away`` / ``other``
 ``positive_pools``  tube_id int64, person_id int64    the people sampled into the round's positive tubes (small:
                                                       the tube is not needed on the 10-million-row input)
 ``areas``           division int64, county int64      the county of every division in the area (small)
@@ -16,7 +16,8 @@ Definitions (docs/engine.md, "Round coverage"):
 
 * A resident is **tested** when a sample of the round names them; everyone else is not tested.
 * A not-tested resident with an exemption is **exempt** under its reason. Bedridden people are not excused
-  from testing: they make the **door-to-door** list. Infants and people away from the city are excused.
+  from testing: they make the **door-to-door** list. Infants, people away from the city and other exemptions
+  (with a reason written down) are excused.
 * Everyone else not tested is **untested**: the anti-join of the residents against the sampled people and the
   exempt — the list a community works through.
 * **Hourly progress** per county: residents tested, by the hour of their first sample (UTC hours; the caller
@@ -45,7 +46,7 @@ from fangkong.engine.query import Step
 
 HOUR_US = 3_600 * 1_000_000
 TIMESTAMP = pa.timestamp("us", tz="UTC")
-EXEMPTION_REASONS = ("infant", "bedridden", "away")
+EXEMPTION_REASONS = ("infant", "bedridden", "away", "other")
 
 INPUT_SCHEMAS: dict[str, pa.Schema] = {
     "residents": pa.schema([("person_id", pa.int64()), ("division", pa.int64())]),
@@ -65,6 +66,7 @@ COVERAGE_FIELDS: list[pa.Field[typing.Any]] = [
     pa.field("door_to_door", pa.int64()),
     pa.field("exempt_infant", pa.int64()),
     pa.field("exempt_away", pa.int64()),
+    pa.field("exempt_other", pa.int64()),
 ]
 COVERAGE_SCHEMA = pa.schema(COVERAGE_FIELDS)
 PEOPLE_SCHEMA = pa.schema([("person_id", pa.int64()), ("division", pa.int64())])
@@ -131,7 +133,8 @@ def coverage_steps(dialect: Dialect) -> tuple[list[Step], list[Step]]:
                    SUM(CASE WHEN {not_tested} AND reason IS NULL THEN 1 ELSE 0 END) AS untested,
                    SUM(CASE WHEN {not_tested} AND reason = 'bedridden' THEN 1 ELSE 0 END) AS door_to_door,
                    SUM(CASE WHEN {not_tested} AND reason = 'infant' THEN 1 ELSE 0 END) AS exempt_infant,
-                   SUM(CASE WHEN {not_tested} AND reason = 'away' THEN 1 ELSE 0 END) AS exempt_away
+                   SUM(CASE WHEN {not_tested} AND reason = 'away' THEN 1 ELSE 0 END) AS exempt_away,
+                   SUM(CASE WHEN {not_tested} AND reason = 'other' THEN 1 ELSE 0 END) AS exempt_other
             FROM resident_status
             GROUP BY division
             ORDER BY division

@@ -79,7 +79,7 @@ def reference(
     counts: dict[int, list[int]] = {}
     untested, door, hourly = [], [], {}
     for person, division in residents:
-        row = counts.setdefault(division, [0, 0, 0, 0, 0, 0])
+        row = counts.setdefault(division, [0, 0, 0, 0, 0, 0, 0])
         row[0] += 1
         if person in first:
             row[1] += 1
@@ -97,6 +97,8 @@ def reference(
             row[4] += 1
         elif reason[person] == "away":
             row[5] += 1
+        elif reason[person] == "other":
+            row[6] += 1
     recall = {(tube, person, home.get(person)) for person, tube, _ in samples if tube in set(positive)}
     return {
         "coverage": sorted((division, *row) for division, row in counts.items()),
@@ -142,10 +144,10 @@ def test_example_round(duckdb_backend: DuckDBBackend) -> None:
     result = reconcile_round(make_data(**EXAMPLE), backend=duckdb_backend)
     rows = as_rows(result)
     assert rows["coverage"] == [
-        # division, residents, tested, untested, door_to_door, infant, away
-        (11, 4, 2, 0, 1, 1, 0),
-        (12, 2, 1, 0, 0, 0, 1),
-        (21, 3, 2, 1, 0, 0, 0),
+        # division, residents, tested, untested, door_to_door, infant, away, other
+        (11, 4, 2, 0, 1, 1, 0, 0),
+        (12, 2, 1, 0, 0, 0, 1, 0),
+        (21, 3, 2, 1, 0, 0, 0, 0),
     ]
     assert rows["untested"] == [(8, 21)]
     assert rows["door_to_door"] == [(3, 11)]
@@ -171,7 +173,7 @@ def test_empty_round_lists_everyone_untested(duckdb_backend: DuckDBBackend) -> N
             backend=duckdb_backend,
         )
     )
-    assert rows["coverage"] == [(11, 2, 0, 2, 0, 0, 0)]
+    assert rows["coverage"] == [(11, 2, 0, 2, 0, 0, 0, 0)]
     assert rows["untested"] == [(1, 11), (2, 11)]
     assert rows["hourly"] == rows["recall"] == rows["door_to_door"] == []
 
@@ -196,7 +198,7 @@ rounds = st.fixed_dictionaries(
         ),
         "samples": st.lists(st.tuples(st.integers(1, 50), st.integers(1, 8), st.integers(0, 600)), max_size=40),
         "exemptions": st.lists(
-            st.tuples(st.integers(1, 40), st.sampled_from(["infant", "bedridden", "away"])), max_size=12
+            st.tuples(st.integers(1, 40), st.sampled_from(["infant", "bedridden", "away", "other"])), max_size=12
         ),
         "positive": st.lists(st.integers(1, 8), unique=True, max_size=3),
         "areas": st.just([(11, 1), (12, 1), (21, 2)]),  # 99 has no county: left out of hourly progress

@@ -26,14 +26,26 @@ class CoverageCounts(models.Model):
     door_to_door = models.PositiveIntegerField(_("door-to-door pending"), default=0)
     exempt_infant = models.PositiveIntegerField(_("exempt: infants"), default=0)
     exempt_away = models.PositiveIntegerField(_("exempt: away"), default=0)
+    exempt_other = models.PositiveIntegerField(_("exempt: other reasons"), default=0)
+
+    COUNT_FIELDS: ClassVar[tuple[str, ...]] = (
+        "residents",
+        "tested",
+        "untested",
+        "door_to_door",
+        "exempt_infant",
+        "exempt_away",
+        "exempt_other",
+    )
 
     class Meta:
         abstract = True
 
     @property
     def coverage_percent(self) -> float:
-        """Tested share of the residents who must be tested (everyone but excused infants and people away)."""
-        due = self.residents - self.exempt_infant - self.exempt_away
+        """Tested share of the residents who must be tested (everyone but the excused: infants, people away and
+        other exemptions; bedridden people are sampled at home and count)."""
+        due = self.residents - self.exempt_infant - self.exempt_away - self.exempt_other
         return 100.0 * self.tested / due if due > 0 else 100.0
 
 

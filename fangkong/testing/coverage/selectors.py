@@ -9,10 +9,10 @@ from django.db.models import QuerySet, Sum
 
 from fangkong.core.models import Division, Job, User
 from fangkong.core.scope import scoped
-from fangkong.testing.coverage.models import CommunityCoverage, RoundCoverageRun, UncoveredPerson
+from fangkong.testing.coverage.models import CommunityCoverage, CoverageCounts, RoundCoverageRun, UncoveredPerson
 from fangkong.testing.models import TestRound
 
-COUNT_FIELDS = ("residents", "tested", "untested", "door_to_door", "exempt_infant", "exempt_away")
+COUNT_FIELDS = CoverageCounts.COUNT_FIELDS
 
 
 def latest_job(user: User, test_round: TestRound) -> Job | None:

@@ -27,11 +27,17 @@ from fangkong.core.models import Division, Job, User
 from fangkong.core.roles import Capability
 from fangkong.engine.coverage import RoundCoverage, reconcile_round
 from fangkong.testing.coverage.extract import extract_round
-from fangkong.testing.coverage.models import CommunityCoverage, RoundCoverageRun, UncoveredKind, UncoveredPerson
+from fangkong.testing.coverage.models import (
+    CommunityCoverage,
+    CoverageCounts,
+    RoundCoverageRun,
+    UncoveredKind,
+    UncoveredPerson,
+)
 from fangkong.testing.models import RecallMember, TestRound
 
 COVERAGE_JOB = "testing.round_coverage"
-COUNT_FIELDS = ("residents", "tested", "untested", "door_to_door", "exempt_infant", "exempt_away")
+COUNT_FIELDS = CoverageCounts.COUNT_FIELDS
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def round_coverage(request: AuthedRequest, round_id: int) -> HttpResponse:
         community = request.GET.get("community", "")
         rows = list(selectors.community_rows(request.user, run))
         totals = selectors.totals_for(request.user, run)
-        due = totals["residents"] - totals["exempt_infant"] - totals["exempt_away"]
+        due = totals["residents"] - totals["exempt_infant"] - totals["exempt_away"] - totals["exempt_other"]
         untested = Paginator(
             selectors.uncovered_people(request.user, run, kind=UncoveredKind.UNTESTED, division=community), PAGE_SIZE
         ).get_page(request.GET.get("page"))

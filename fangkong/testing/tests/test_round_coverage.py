@@ -75,10 +75,13 @@ def world(tree: dict[str, Any], register: Any) -> dict[str, Any]:
     sample(people["a"][0], tubes[1], 50, is_duplicate=True)
     sample(people["b"][0], tubes[1], 70)
     first_c = sample(people["c"][0], tubes[1], 130)
-    # exemptions: a4 bedridden (door to door), a5 infant, b1 away; c1 untested, b2 untested
+    # exemptions: a4 bedridden (door to door), a5 infant, b1 away, c1 other (a reason written down); b2 untested
     Exemption.objects.create(person=people["a"][4], round=test_round, division=tree["a"], reason="bedridden")
     Exemption.objects.create(person=people["a"][5], round=test_round, division=tree["a"], reason="infant")
     Exemption.objects.create(person=people["b"][1], round=test_round, division=tree["b"], reason="away")
+    Exemption.objects.create(
+        person=people["c"][1], round=test_round, division=tree["c"], reason="other", note="在外地住院"
+    )
     # tube 1 positive; its recall lists b0 only (c0 is missing from the recall list)
     tubes[1].status = TubeStatus.RESULTED
     tubes[1].save(update_fields=["status"])
@@ -109,6 +112,7 @@ def test_extraction_reads_the_round_only(world: dict[str, Any]) -> None:
         "away",
         "bedridden",
         "infant",
+        "other",
     ]
     assert set(tables["areas"]["county"].to_pylist()) == {410302, 410303}
     sampled = tables["samples"].to_pylist()
@@ -119,26 +123,19 @@ def test_extraction_reads_the_round_only(world: dict[str, Any]) -> None:
 def test_reconciliation_stores_counts_lists_and_progress(world: dict[str, Any]) -> None:
     done = reconcile_round_coverage(world["round"], by=None)
     run = RoundCoverageRun.objects.get(pk=done.run.pk)
-    assert (run.residents, run.tested, run.untested, run.door_to_door, run.exempt_infant, run.exempt_away) == (
-        12,
-        6,
-        3,
-        1,
-        1,
-        1,
-    )
+    assert tuple(getattr(run, field) for field in run.COUNT_FIELDS) == (12, 6, 2, 1, 1, 1, 1)
+    assert round(run.coverage_percent, 1) == round(100 * 6 / (12 - 3), 1)  # infants, away and other are excused
     counts = {
         row.division_id: (row.residents, row.tested, row.untested, row.door_to_door)
         for row in CommunityCoverage.objects.filter(run=run)
     }
-    assert counts == {"410302001001": (6, 4, 0, 1), "410302001002": (3, 1, 1, 0), "410303001201": (3, 1, 2, 0)}
+    assert counts == {"410302001001": (6, 4, 0, 1), "410302001002": (3, 1, 1, 0), "410303001201": (3, 1, 1, 0)}
     people = world["people"]
     untested = set(
         UncoveredPerson.objects.filter(run=run, kind=UncoveredKind.UNTESTED).values_list("person_id", "division_id")
     )
     assert untested == {
         (people["b"][2].pk, "410302001002"),
-        (people["c"][1].pk, "410303001201"),
         (world["outsider"].pk, "410303001201"),
     }
     door = list(
@@ -169,7 +166,7 @@ def test_a_second_run_replaces_the_lists(world: dict[str, Any]) -> None:
     )
     second = reconcile_round_coverage(world["round"], by=None).run
     assert not UncoveredPerson.objects.filter(run=first).exists()
-    assert second.untested == 2
+    assert second.untested == 1
     assert RoundCoverageRun.objects.filter(round=world["round"]).count() == 2
 
 
@@ -252,7 +249,7 @@ def test_manager_reconciles_from_the_page(
         response = client.post(f"/testing/rounds/{world['round'].pk}/coverage/run/")
     assert response.status_code == 302
     html = client.get(url).content.decode()
-    assert 'data-testid="coverage-untested">3<' in html
+    assert 'data-testid="coverage-untested">2<' in html
     assert 'id="hourly-data"' in html
 
 
