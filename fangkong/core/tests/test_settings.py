@@ -36,3 +36,17 @@ def test_the_development_key_fails_check_deploy(tmp_path):
     result = run_check({"FANGKONG_VAR_DIR": str(tmp_path)})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stdout + result.stderr
+
+
+def test_postgresql_options_from_the_url_are_kept_beside_prepared_statements() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'fangkong.settings'; "
+        "from django.conf import settings; print(sorted(settings.DATABASES['default']['OPTIONS'].items()))"
+    )
+    env = {**os.environ, "DATABASE_URL": "postgres://u@127.0.0.1:5432/x?sslmode=require"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert "('sslmode', 'require')" in out and "('server_side_binding', True)" in out

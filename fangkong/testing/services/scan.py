@@ -192,8 +192,6 @@ def register_sample(
     try:
         with transaction.atomic():
             done = _fast(row, site, test_round, by, device_id)
-        if done is not None:
-            return done
-    except IntegrityError:
-        pass  # a concurrent scan of the same person or key committed first: the general path answers
-    return register_one(row, site, test_round, by, device_id)
+    except IntegrityError:  # a concurrent scan of the same person or key committed first: nothing was written
+        done = None
+    return done if done is not None else register_one(row, site, test_round, by, device_id)
