@@ -67,7 +67,9 @@ def write_rows(
     # 1. The registry: one identity per person in the file, resolved or created.
     resolution = bulk_resolve_people([row.person for row in rows], insert_batch=INSERT_BATCH)
     person_of, home_of = resolution.person_of, resolution.home_of
-    bulk_queue_possible_matches(resolution.created_ids)  # same name and mobile, no shared document: a human decides
+    bulk_queue_possible_matches(  # same name and mobile, no shared document: a human decides
+        resolution.created_ids, new_records=resolution.created_records
+    )
     row_person = [person_of[row.person.key] for row in rows]
     progress(total, steps)
     bulk_add_sources(

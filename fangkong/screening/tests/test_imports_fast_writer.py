@@ -225,9 +225,11 @@ def test_defaults_written_as_sqlite_literals_read_back_unchanged(db, value):
         assert cursor.fetchone() == ((int(value) if isinstance(value, bool) else value), 1)
 
 
-def test_the_bulk_merge_queue_follows_register_persons_rule(tree):
+@pytest.mark.parametrize("given", [False, True], ids=["read-by-id", "records-given"])
+def test_the_bulk_merge_queue_follows_register_persons_rule(tree, given):
     """New records against older unmerged ones with the same name and mobile; two numbers of one document kind
-    are two people; a merged record is never a candidate."""
+    are two people; a merged record is never a candidate. The same whether the caller passes the new records
+    (as bulk_resolve_people's result carries them) or they are read back by id."""
     from fangkong.people.services import bulk_queue_possible_matches
 
     def person(**fields: Any) -> Person:
@@ -241,7 +243,10 @@ def test_the_bulk_merge_queue_follows_register_persons_rule(tree):
         second = person(primary_document_kind="resident_id", primary_document_number=ID8)
         passport = person(primary_document_kind="passport", primary_document_number="E7654321")
         Person.objects.filter(pk=merged.pk).update(merged_into=older)
-        assert bulk_queue_possible_matches(frozenset({first.pk, second.pk, passport.pk, other_name.pk})) == 5
+        new = [other_name, first, second, passport]
+        records = [(p.pk, p.name, p.phone, p.primary_document_kind, p.primary_document_number) for p in new]
+        queued = bulk_queue_possible_matches(frozenset(p.pk for p in new), new_records=records if given else None)
+        assert queued == 5
     pairs = set(MergeCandidate.objects.values_list("person_id", "other_id"))
     assert pairs == {
         (first.pk, older.pk),
@@ -249,4 +254,26 @@ def test_the_bulk_merge_queue_follows_register_persons_rule(tree):
         (passport.pk, older.pk),
         (passport.pk, first.pk),
         (passport.pk, second.pk),
+    }
+
+
+def test_the_bulk_merge_queue_reads_records_between_new_ids(tree):
+    """New ids that are not one block (an older record in between): the record in the gap is an older record
+    like any other."""
+    from fangkong.people.services import bulk_queue_possible_matches
+
+    def person(**fields: Any) -> Person:
+        return Person.objects.create(name="郑一", phone="13300003333", home_division=tree["a"], **fields)
+
+    with transaction.atomic():
+        first = person(primary_document_kind="resident_id", primary_document_number=ID7)
+        between = person(primary_document_kind="resident_id", primary_document_number=ID8)
+        passport = person(primary_document_kind="passport", primary_document_number="E7654321")
+        records = [
+            (p.pk, p.name, p.phone, p.primary_document_kind, p.primary_document_number) for p in (first, passport)
+        ]
+        assert bulk_queue_possible_matches(frozenset({first.pk, passport.pk}), new_records=records) == 2
+    assert set(MergeCandidate.objects.values_list("person_id", "other_id")) == {
+        (passport.pk, first.pk),
+        (passport.pk, between.pk),
     }
