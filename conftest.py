@@ -33,6 +33,7 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     }
     settings.SMS_BACKEND = "fangkong.notify.backends.FileSmsBackend"
     settings.SMS_FILE_PATH = tmp_path / "sms.jsonl"
+    settings.COVERAGE_SNAPSHOT_DIR = tmp_path / "coverage"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.STORAGES = {
         **settings.STORAGES,

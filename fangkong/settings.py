@@ -182,6 +182,8 @@ TASKS = {
     }
 }
 PINGS_DIR = Path(os.environ.get("FANGKONG_PINGS_DIR", VAR_DIR / "pings"))  # carrier location pings (Parquet)
+# Each round's snapshot of its coverage inputs, kept up to date by change (testing/coverage/incremental.py).
+COVERAGE_SNAPSHOT_DIR = Path(os.environ.get("FANGKONG_COVERAGE_SNAPSHOT_DIR", VAR_DIR / "coverage"))
 JOB_STALE_SECONDS = int(os.environ.get("FANGKONG_JOB_STALE_SECONDS", "120"))
 
 # Test certificates (Ed25519): see fangkong/testing/certificates/keys.py and docs/certificates.md. Keys are never

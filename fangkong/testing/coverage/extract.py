@@ -39,6 +39,7 @@ from django.db import connection, transaction
 from fangkong.core.models import Division
 from fangkong.engine.coverage import INPUT_SCHEMAS, RoundData
 from fangkong.people.models import Person
+from fangkong.testing.coverage.models import CoverageChange
 from fangkong.testing.models import Exemption, ResultValue, Sample, SamplePurpose, TestRound, TubeResult
 
 CHUNK_ROWS = 1_000_000
@@ -95,8 +96,39 @@ def round_queries(test_round: TestRound) -> tuple[BigQuery, BigQuery]:
     return residents, samples
 
 
+@dataclass(frozen=True)
+class Watermark:
+    """How far into the change log (``CoverageChange``) an extraction's snapshot saw: the highest id it saw and,
+    on PostgreSQL, the snapshot itself (``pg_current_snapshot()``; ids become visible in commit order, not in
+    id order). The next incremental extraction reads every change this snapshot did not see."""
+
+    change_id: int
+    pg_snapshot: str | None = None
+
+    @property
+    def pg_xmin(self) -> int:
+        """Every transaction below this one had ended when the snapshot was taken."""
+        return int((self.pg_snapshot or "0").split(":", 1)[0])
+
+
+def read_watermark() -> Watermark:
+    """The watermark of the current transaction's snapshot (call it inside the extraction's transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {_q(CoverageChange._meta.db_table)}")  # noqa: S608
+        change_id = int(cursor.fetchone()[0])
+        if connection.vendor != "postgresql":
+            return Watermark(change_id)
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        return Watermark(change_id, str(cursor.fetchone()[0]))
+
+
 def extract_round(test_round: TestRound, *, workers: int = 2) -> RoundData:
     """The engine's five inputs for ``test_round``, as Arrow tables, read in one consistent snapshot."""
+    return extract_round_with_watermark(test_round, workers=workers)[0]
+
+
+def extract_round_with_watermark(test_round: TestRound, *, workers: int = 2) -> tuple[RoundData, Watermark]:
+    """:func:`extract_round` and the watermark of the snapshot it read in."""
     # Parallel reads need a transaction of our own whose snapshot the other connections import; inside a
     # caller's transaction (tests) its uncommitted rows are visible to this connection only.
     parallel = connection.vendor == "postgresql" and workers > 1 and not connection.in_atomic_block
@@ -110,11 +142,12 @@ def extract_round(test_round: TestRound, *, workers: int = 2) -> RoundData:
             residents_query, samples_query = round_queries(test_round)
             residents = _read_cursor(residents_query)
             samples = _read_cursor(samples_query)
-        small = _small_inputs(test_round)  # in the same transaction: one snapshot for all five inputs
-    return RoundData(residents=residents, samples=samples, **small)
+        small = small_inputs(test_round)  # in the same transaction: one snapshot for all five inputs
+        watermark = read_watermark()
+    return RoundData(residents=residents, samples=samples, **small), watermark
 
 
-def _small_inputs(test_round: TestRound) -> dict[str, pa.Table]:
+def small_inputs(test_round: TestRound) -> dict[str, pa.Table]:
     # no ordering: the models' default orderings would sort 100,000 exemptions for nothing
     exemptions = list(Exemption.objects.filter(round=test_round).order_by().values_list("person_id", "reason"))
     positive_tubes = TubeResult.objects.filter(tube__round=test_round, result=ResultValue.POSITIVE).values("tube_id")

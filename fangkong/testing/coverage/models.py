@@ -2,7 +2,10 @@
 per community, and the people it found uncovered (untested, or bedridden and waiting for door-to-door sampling).
 
 Rows are written by `testing.coverage.services.store_reconciliation` only; a new run of a round replaces the
-previous run's person lists (counts of earlier runs stay, for the history of a round's progress).
+round's person lists (counts of earlier runs stay, for the history of a round's progress).
+
+`CoverageChange` is the change log the incremental extraction reads (filled by database triggers, migration
+0009) and `CoverageSnapshot` the database's half of a round's analytic snapshot (testing.coverage.incremental).
 """
 
 from __future__ import annotations
@@ -102,25 +105,35 @@ class UncoveredKind(models.TextChoices):
 
 
 class UncoveredPerson(models.Model):
-    """A resident the run found not covered, in their home community's list.
+    """A resident the round's latest run found not covered, in their home community's list.
 
-    Derived rows, rewritten by every run from the registry (a city's run writes ~10^5 of them): their foreign
-    keys are not checked by the database (`db_constraint=False`), because PostgreSQL checks deferred keys one
-    row at a time at commit — 15 s for 233,000 rows in the benchmark. Django still cascades deletes.
+    The lists belong to the round: a run deletes the rows it no longer lists and adds the new ones, so a run
+    that changes little writes little; ``run`` is the run that first listed the person. Derived rows, kept by
+    every run from the registry (a city's run lists ~10^5 people): their foreign keys are not checked by the
+    database (`db_constraint=False`), because PostgreSQL checks deferred keys one row at a time at commit —
+    15 s for 233,000 rows in the benchmark. Django still cascades deletes.
 
-    One index besides the primary key, (run, kind, division): the page's reads (a run's list, in a
-    community or under a jurisdiction's path) and a run's deletion. The foreign keys' own indexes are left
-    out — each cost as much as the rows' insertion on the benchmark's 233,000 rows; a person's deletion (rare:
-    merged records are kept) scans the lists, which hold the latest run of each round only."""
+    One index besides the primary key, (round, kind, division): the page's reads (the round's list, in a
+    community or under a jurisdiction's path) and a run's comparison with the lists it replaces. The foreign
+    keys' own indexes are left out — each cost as much as the rows' insertion on the benchmark's 233,000
+    rows; a person's deletion (rare: merged records are kept) scans the lists, one per round."""
 
     SCOPE_FIELD: ClassVar[str] = "division__path"
 
+    round = models.ForeignKey(
+        TestRound,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the (round, kind, division) index leads with it
+        verbose_name=_("round"),
+    )
     run = models.ForeignKey(
         RoundCoverageRun,
         on_delete=models.CASCADE,
         related_name="uncovered",
         db_constraint=False,
-        db_index=False,  # the (run, kind, division) index leads with it
+        db_index=False,  # a run's deletion (rare: runs are kept) scans the lists
         verbose_name=_("run"),
     )
     person = models.ForeignKey(
@@ -138,16 +151,51 @@ class UncoveredPerson(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_constraint=False,
-        db_index=False,  # read within a run and kind: the (run, kind, division) index
+        db_index=False,  # read within a round and kind: the (round, kind, division) index
         verbose_name=_("community"),
     )
     kind = models.CharField(_("list"), max_length=12, choices=UncoveredKind.choices)
 
     class Meta:
-        ordering = ["run_id", "division_id", "person_id"]
-        indexes = [models.Index(fields=["run", "kind", "division"], name="uncovered_run_kind_idx")]
+        ordering = ["round_id", "division_id", "person_id"]
+        indexes = [models.Index(fields=["round", "kind", "division"], name="uncovered_round_kind_idx")]
         verbose_name = _("uncovered resident")
         verbose_name_plural = _("uncovered residents")
 
     def __str__(self) -> str:
-        return f"{self.run_id} {self.person_id} {self.kind}"
+        return f"{self.round_id} {self.person_id} {self.kind}"
+
+
+class CoverageChange(models.Model):
+    """A registry or sample row whose change a round's incremental extraction must read again.
+
+    Written by the database itself — triggers on ``people_person`` (a person inserted or deleted, their home
+    or ``merged_into`` changed) and on ``testing_sample`` (inserted, deleted, or its person, round, purpose,
+    duplicate flag or time changed), migration 0009 — so that every writer is covered: services, bulk imports,
+    the admin, raw SQL. A row names a key only; the extraction reads the key's current rows, so reading a
+    change twice is harmless and only a missed change could be wrong. ``xact`` is the writer's PostgreSQL
+    transaction id (``pg_current_xact_id()``): ids are taken in insertion order but become visible in commit
+    order, so a reader asks for the rows its previous snapshot could not see, not only for higher ids.
+    """
+
+    person_id = models.BigIntegerField(_("person"))
+    round_id = models.BigIntegerField(_("round"), null=True, blank=True)  # NULL: the person's registry row
+    xact = models.BigIntegerField(null=True, blank=True)  # the writing transaction (PostgreSQL only)
+
+    class Meta:  # internal rows, shown nowhere: no verbose names to translate
+        indexes = [models.Index(fields=["xact"], name="coverage_change_xact_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.round_id} {self.person_id}"
+
+
+class CoverageSnapshot(models.Model):
+    """The database's half of a round's analytic snapshot (testing.coverage.incremental): the token of the
+    snapshot files the last run wrote. Files whose token differs (a restored database, a failed run, another
+    database) are not trusted: the run extracts everything again."""
+
+    round = models.OneToOneField(TestRound, on_delete=models.CASCADE, related_name="+", verbose_name=_("round"))
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.round_id} {self.token}"

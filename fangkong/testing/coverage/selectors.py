@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Exists, Q, QuerySet, Sum
 
 from fangkong.core.models import Division, Job, User
 from fangkong.core.scope import scoped
@@ -35,7 +35,12 @@ def totals_for(user: User, run: RoundCoverageRun) -> dict[str, int]:
 
 
 def uncovered_people(user: User, run: RoundCoverageRun, *, kind: str, division: str = "") -> QuerySet[UncoveredPerson]:
-    people = scoped(UncoveredPerson.objects.filter(run=run, kind=kind), user)
+    """The round's list as ``run`` left it: the lists belong to the round and follow its latest run, so an
+    earlier run has none (the condition is part of the same query)."""
+    newer = RoundCoverageRun.objects.filter(round_id=run.round_id).filter(
+        Q(computed_at__gt=run.computed_at) | Q(computed_at=run.computed_at, pk__gt=run.pk)
+    )
+    people = scoped(UncoveredPerson.objects.filter(~Exists(newer), round_id=run.round_id, kind=kind), user)
     if division:
         people = people.filter(division_id=division)
     return people.select_related("person", "division").order_by("division_id", "person_id")

@@ -1,18 +1,23 @@
 """Reconcile a mass-testing round: extract (extract.py) → the engine's coverage query → stored results.
 
 `start_round_coverage(round, by=...)` queues the job `testing.round_coverage`; the job calls
-`reconcile_round_coverage`, which is also what the benchmark and the demo call directly. A run replaces the
-round's previous person lists in one transaction, so a page never shows half of one run and half of another.
+`reconcile_round_coverage`, which is also what the benchmark and the demo call directly. A run reads the
+round's inputs from its snapshot and the changes since (incremental.py), or all of them when there is no
+trustworthy snapshot. It replaces the round's person lists in one transaction — by difference: the rows it no
+longer lists are deleted, the new ones added — so a page never shows half of one run and half of another.
 """
 
 from __future__ import annotations
 
 import io
 import time
+import typing
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -26,10 +31,11 @@ from fangkong.core.jobs import JobContext, job_handler, start_job
 from fangkong.core.models import Division, Job, User
 from fangkong.core.roles import Capability
 from fangkong.engine.coverage import RoundCoverage, reconcile_round
-from fangkong.testing.coverage.extract import extract_round
+from fangkong.testing.coverage import incremental
 from fangkong.testing.coverage.models import (
     CommunityCoverage,
     CoverageCounts,
+    CoverageSnapshot,
     RoundCoverageRun,
     UncoveredKind,
     UncoveredPerson,
@@ -59,10 +65,17 @@ def reconcile_round_coverage(
     by: User | None,
     job: Job | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    cold: bool = False,
 ) -> Reconciliation:
-    """Extract the round's inputs, run the engine's query, store the counts and lists; timings on the run."""
+    """Extract the round's inputs (from its snapshot and the changes since, or with ``cold`` or no trustworthy
+    snapshot all of them), run the engine's query, store the counts and lists and leave the snapshot for the
+    next run; timings on the run."""
     started = time.perf_counter()
-    data = extract_round(test_round)
+    if cold:
+        extraction = incremental.extract_round_cold(test_round)
+    else:
+        extraction = incremental.extract_round_incremental(test_round)
+    data = extraction.data
     extracted = time.perf_counter()
     if progress is not None:
         progress(1, 3, _("Inputs extracted"))
@@ -70,13 +83,15 @@ def reconcile_round_coverage(
     computed = time.perf_counter()
     if progress is not None:
         progress(2, 3, _("Coverage computed"))
-    run = store_reconciliation(test_round, result, by=by, job=job)
+    run = store_reconciliation(test_round, result, by=by, job=job, snapshot=extraction.pending)
     stored = time.perf_counter()
     timings = {
         "extract": round(extracted - started, 3),
         "engine": round(computed - extracted, 3),
         "store": round(stored - computed, 3),
         "rows": {"residents": data.residents.num_rows, "samples": data.samples.num_rows},  # type: ignore[union-attr]
+        "path": "cold" if extraction.changed_keys is None else "warm",
+        "changed_keys": extraction.changed_keys,
     }
     RoundCoverageRun.objects.filter(pk=run.pk).update(timings=timings)
     run.timings = timings
@@ -94,9 +109,29 @@ def _paths_of(codes: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, dict[int, st
 
 
 def store_reconciliation(
-    test_round: TestRound, result: RoundCoverage, *, by: User | None, job: Job | None = None
+    test_round: TestRound,
+    result: RoundCoverage,
+    *,
+    by: User | None,
+    job: Job | None = None,
+    snapshot: incremental.PendingSnapshot | None = None,
 ) -> RoundCoverageRun:
-    """Save a run: totals, hourly progress per county, counts per community, and the two person lists."""
+    """Save a run: totals, hourly progress per county, counts per community, the two person lists, and the
+    ``snapshot`` its inputs leave for the next run (files written beside the database work, the token recorded
+    in the same transaction)."""
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        files = writer.submit(incremental.write_snapshot_files, snapshot) if snapshot is not None else None
+        return _store(test_round, result, by=by, job=job, files=files)
+
+
+def _store(
+    test_round: TestRound,
+    result: RoundCoverage,
+    *,
+    by: User | None,
+    job: Job | None,
+    files: Future[incremental.WrittenSnapshot] | None,
+) -> RoundCoverageRun:
     counts = result.coverage.to_pylist()
     totals = {field: sum(row[field] for row in counts) for field in COUNT_FIELDS}
     _, division_paths = _paths_of(result.coverage["division"])
@@ -114,8 +149,6 @@ def store_reconciliation(
         if (row["tube_id"], row["person_id"]) not in listed
     ]
     with transaction.atomic():
-        previous = list(RoundCoverageRun.objects.filter(round=test_round).values_list("pk", flat=True))
-        UncoveredPerson.objects.filter(run_id__in=previous).delete()
         run = RoundCoverageRun.objects.create(
             round=test_round,
             division_id=test_round.division_id,
@@ -136,11 +169,15 @@ def store_reconciliation(
             ],
             batch_size=2000,
         )
-        for kind, table in (
-            (UncoveredKind.UNTESTED, result.untested),
-            (UncoveredKind.DOOR_TO_DOOR, result.door_to_door),
-        ):
-            _store_people(run, kind, table)
+        _replace_lists(
+            run, {UncoveredKind.UNTESTED.value: result.untested, UncoveredKind.DOOR_TO_DOOR.value: result.door_to_door}
+        )
+        if files is not None:
+            # one writer at a time per round: the row is locked until this run commits
+            CoverageSnapshot.objects.get_or_create(round=test_round, defaults={"token": ""})
+            CoverageSnapshot.objects.select_for_update().filter(round=test_round).update(
+                token=incremental.publish_snapshot(files.result())
+            )
         record(
             "testing.round_coverage",
             target=test_round,
@@ -150,24 +187,105 @@ def store_reconciliation(
     return run
 
 
-def _store_people(run: RoundCoverageRun, kind: str, people: pa.Table) -> None:
-    if people.num_rows == 0:
+def _replace_lists(run: RoundCoverageRun, lists: dict[str, pa.Table]) -> None:
+    """Make the round's lists ``lists`` (kind → person_id, division code): delete the rows of people no longer
+    listed (or listed in another community), add the newly listed; rows that stay are not touched."""
+    current = _current_lists(run.round_id)
+    stale: list[int] = []
+    added: list[pa.Table] = []
+    for kind, people in lists.items():
+        paths, _ = _paths_of(people["division"])
+        listed = pa.table({"person_id": people["person_id"], "division": people["division"], "path": paths})
+        listed = listed.filter(pc.is_valid(paths))
+        ids, persons, codes = current.get(kind, (np.empty(0, np.int64),) * 3)
+        order = np.argsort(persons, kind="stable")
+        ids, persons, codes = ids[order], persons[order], codes[order]
+        new_persons = listed["person_id"].to_numpy()
+        new_codes = listed["division"].to_numpy()
+        at = np.minimum(np.searchsorted(persons, new_persons), max(len(persons) - 1, 0))
+        same = (
+            (persons[at] == new_persons) & (codes[at] == new_codes)
+            if len(persons)
+            else np.zeros(len(new_persons), dtype=bool)
+        )
+        kept = np.zeros(len(persons), dtype=bool)
+        kept[at[same]] = True
+        stale += ids[~kept].tolist()
+        added.append(
+            listed.filter(pa.array(~same)).append_column("kind", pa.array([kind] * int((~same).sum()), pa.string()))
+        )
+    _delete_rows(stale)
+    _insert_rows(run, pa.concat_tables(added) if added else None)
+
+
+def _current_lists(round_id: int) -> dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+    """The round's listed rows per kind: (row ids, person ids, division codes)."""
+    table = connection.ops.quote_name(UncoveredPerson._meta.db_table)
+    rows: dict[str, list[tuple[int, int, int]]] = {}
+    if connection.vendor == "postgresql":  # ~10^5 rows: packed by the server, one bytea per (kind, community)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT kind, CAST(division_path AS bigint),"  # noqa: S608 - table name from the model
+                f" string_agg(int8send(id) || int8send(person_id), ''::bytea) FROM {table}"
+                " WHERE round_id = %s GROUP BY kind, division_path",
+                [round_id],
+            )
+            parts: dict[str, list[tuple[int, bytes]]] = {}
+            for kind, code, data in cursor.fetchall():
+                parts.setdefault(kind, []).append((code, bytes(data)))
+        out = {}
+        for kind, runs in parts.items():
+            raw = np.frombuffer(b"".join(data for _, data in runs), dtype=np.dtype([("id", ">i8"), ("person", ">i8")]))
+            codes = np.repeat(
+                np.array([code for code, _ in runs], dtype=np.int64), [len(data) // 16 for _, data in runs]
+            )
+            out[kind] = (raw["id"].astype(np.int64), raw["person"].astype(np.int64), codes)
+        return out
+    for pk, person, path, kind in (
+        UncoveredPerson.objects.filter(round_id=round_id)
+        .order_by()
+        .values_list("pk", "person_id", "division_id", "kind")
+    ):
+        rows.setdefault(kind, []).append((pk, person, int(path)))
+    return {
+        kind: tuple(np.array(column, dtype=np.int64) for column in zip(*values, strict=True))  # type: ignore[misc]
+        for kind, values in rows.items()
+    }
+
+
+def _delete_rows(ids: list[int]) -> None:
+    if not ids:
         return
-    paths, _ = _paths_of(people["division"])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {connection.ops.quote_name(UncoveredPerson._meta.db_table)} WHERE id = ANY(%s)",  # noqa: S608
+                [ids],
+            )
+        return
+    for start in range(0, len(ids), 500):
+        UncoveredPerson.objects.filter(pk__in=ids[start : start + 500])._raw_delete(UncoveredPerson.objects.db)
+
+
+def _insert_rows(run: RoundCoverageRun, people: pa.Table | None) -> None:
+    """Add the rows of ``people`` (person_id, division code, path, kind) to the round's lists, listed by ``run``."""
+    if people is None or people.num_rows == 0:
+        return
     table = pa.table(
         {
+            "round_id": pa.array([run.round_id] * people.num_rows, pa.int64()),
             "run_id": pa.array([run.pk] * people.num_rows, pa.int64()),
             "person_id": people["person_id"],
-            "division_path": paths,
-            "kind": pa.array([kind] * people.num_rows, pa.string()),
+            "division_path": people["path"],
+            "kind": people["kind"],
         }
-    ).filter(pc.is_valid(paths))
+    )
     if connection.vendor == "postgresql":
         buffer = io.BytesIO()
-        pa_csv.write_csv(table, buffer, write_options=pa_csv.WriteOptions(include_header=False))
+        pa_csv.write_csv(table.combine_chunks(), buffer, write_options=pa_csv.WriteOptions(include_header=False))
         columns = ", ".join(
             connection.ops.quote_name(str(getattr(UncoveredPerson._meta.get_field(name), "column", name)))
-            for name in ("run", "person", "division", "kind")
+            for name in ("round", "run", "person", "division", "kind")
         )
         with connection.cursor() as cursor:
             with cursor.copy(
@@ -175,14 +293,17 @@ def _store_people(run: RoundCoverageRun, kind: str, people: pa.Table) -> None:
             ) as copy:
                 copy.write(buffer.getvalue())
         return
-    for batch in table.to_batches(max_chunksize=5000):
-        UncoveredPerson.objects.bulk_create(
-            [
-                UncoveredPerson(run=run, person_id=person, division_id=path, kind=kind)
-                for person, path in zip(batch.column(1).to_pylist(), batch.column(2).to_pylist(), strict=True)
-                if person is not None and path is not None
-            ]
-        )
+    rows = typing.cast(
+        "list[tuple[int, str, str]]",
+        list(zip(*(table[name].to_pylist() for name in ("person_id", "division_path", "kind")), strict=True)),
+    )
+    UncoveredPerson.objects.bulk_create(
+        [
+            UncoveredPerson(round_id=run.round_id, run=run, person_id=person, division_id=path, kind=kind)
+            for person, path, kind in rows
+        ],
+        batch_size=5000,
+    )
 
 
 @job_handler(COVERAGE_JOB, queue="analytics")

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from fangkong.core.models import AuditEntry, Organization, OrganizationKind
 from fangkong.core.roles import Role
-from fangkong.testing.coverage import extract
+from fangkong.testing.coverage import extract, selectors
 from fangkong.testing.coverage.models import CommunityCoverage, RoundCoverageRun, UncoveredKind, UncoveredPerson
 from fangkong.testing.coverage.services import reconcile_round_coverage, start_round_coverage
 from fangkong.testing.models import (
@@ -132,14 +132,18 @@ def test_reconciliation_stores_counts_lists_and_progress(world: dict[str, Any]) 
     assert counts == {"410302001001": (6, 4, 0, 1), "410302001002": (3, 1, 1, 0), "410303001201": (3, 1, 1, 0)}
     people = world["people"]
     untested = set(
-        UncoveredPerson.objects.filter(run=run, kind=UncoveredKind.UNTESTED).values_list("person_id", "division_id")
+        UncoveredPerson.objects.filter(round=run.round, kind=UncoveredKind.UNTESTED).values_list(
+            "person_id", "division_id"
+        )
     )
     assert untested == {
         (people["b"][2].pk, "410302001002"),
         (world["outsider"].pk, "410303001201"),
     }
     door = list(
-        UncoveredPerson.objects.filter(run=run, kind=UncoveredKind.DOOR_TO_DOOR).values_list("person_id", flat=True)
+        UncoveredPerson.objects.filter(round=run.round, kind=UncoveredKind.DOOR_TO_DOOR).values_list(
+            "person_id", flat=True
+        )
     )
     assert door == [people["a"][4].pk]
     assert run.hourly == {
@@ -154,8 +158,9 @@ def test_reconciliation_stores_counts_lists_and_progress(world: dict[str, Any]) 
     assert AuditEntry.objects.filter(action="testing.round_coverage").count() == 1
 
 
-def test_a_second_run_replaces_the_lists(world: dict[str, Any]) -> None:
+def test_a_second_run_replaces_the_lists(world: dict[str, Any], make_user: Any) -> None:
     first = reconcile_round_coverage(world["round"], by=None).run
+    kept = UncoveredPerson.objects.get(person=world["outsider"], kind=UncoveredKind.UNTESTED)
     Sample.objects.create(
         person=world["people"]["b"][2],
         tube=Tube.objects.get(barcode="T000000"),
@@ -165,9 +170,13 @@ def test_a_second_run_replaces_the_lists(world: dict[str, Any]) -> None:
         sampled_at=START + dt.timedelta(hours=3),
     )
     second = reconcile_round_coverage(world["round"], by=None).run
-    assert not UncoveredPerson.objects.filter(run=first).exists()
     assert second.untested == 1
     assert RoundCoverageRun.objects.filter(round=world["round"]).count() == 2
+    # b2 has left the list; the outsider's row stays as the first run wrote it (a run writes the difference)
+    city = make_user(Role.CITY_HQ, "city")
+    untested = selectors.uncovered_people(city, second, kind=UncoveredKind.UNTESTED)
+    assert [(row.pk, row.person_id, row.run_id) for row in untested] == [(kept.pk, world["outsider"].pk, first.pk)]
+    assert not selectors.uncovered_people(city, first, kind=UncoveredKind.UNTESTED).exists()  # not the latest run
 
 
 def test_only_managers_start_the_job(world: dict[str, Any], make_user: Any) -> None:

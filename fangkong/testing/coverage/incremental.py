@@ -1,0 +1,341 @@
+"""Incremental extraction of a round's inputs: the warm path of `services.reconcile_round_coverage`.
+
+A round is reconciled hourly while it runs, and between two runs its two big inputs — the residents of its
+area (person, home community) and its samples (person, time) — change in a few per cent of their rows. So
+each run leaves them in a **snapshot** on the analytic side, and the next run reads only what changed:
+
+1. In one transaction (REPEATABLE READ on PostgreSQL): check the snapshot's token against the round's
+   `CoverageSnapshot` row, read the keys the change log (`CoverageChange`, filled by database triggers) holds
+   beyond the snapshot's watermark, the current rows of those keys, the small inputs, and the new watermark.
+2. Merge: the snapshot's rows minus every changed key, plus the changed keys' current rows.
+3. The engine's query on the merged inputs, as on a cold run; the store writes the new snapshot's token in
+   the run's own transaction.
+
+It is exact: a change is logged by the database in the writer's own transaction (every writer: services,
+imports, the admin), a key's rows are read again whole, and the watermark is the extraction's snapshot, so a
+change that commits later than a newer one is still read (`extract.Watermark`). Whenever the snapshot is
+missing, unreadable, for another round or area, or its token is not the database's, the run extracts
+everything (`extract.extract_round_with_watermark`) and writes a new snapshot: a database restored from a
+backup, a failed run or a rebuilt benchmark database all end there.
+
+Files, under ``settings.COVERAGE_SNAPSHOT_DIR/round-<id>/``: ``manifest.json`` (token, round, area, watermark,
+file names, replaced atomically) and Arrow IPC files — a **base** per input (written by a cold run, or when
+the changes pile up past ``COMPACT_SHARE`` of it) and a **delta** per input holding every key changed since
+the base with its current row (a null value: the key has no row now). Arrow IPC, uncompressed and
+memory-mapped, because a run reads the snapshot whole: ~10 ms for 20 M rows, where Parquet took ~1.5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.feather as feather
+from django.conf import settings
+from django.db import connection, transaction
+
+from fangkong.engine.coverage import INPUT_SCHEMAS, RoundData
+from fangkong.testing.coverage import extract
+from fangkong.testing.coverage.extract import Watermark
+from fangkong.testing.coverage.models import CoverageChange, CoverageSnapshot
+from fangkong.testing.models import Sample, TestRound
+
+FORMAT = 1
+BIG_INPUTS = ("residents", "samples")
+VALUE = {"residents": "division", "samples": "sampled_at"}  # each big input is (person_id, value), one per person
+COMPACT_SHARE = 0.05  # the deltas are folded into a new base when they hold this share of the base's rows
+BITMAP_LIMIT = 1 << 31  # person ids below this: a changed-key bitmap (ids are dense), else a hash lookup
+IN_CHUNK = 500  # keys per IN (…) on SQLite
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A round's snapshot as read from disk: the base and delta of each big input, and what it has seen."""
+
+    directory: Path
+    token: str
+    watermark: Watermark
+    base: dict[str, pa.Table]
+    delta: dict[str, pa.Table]
+    files: dict[str, str]  # role ("base-residents", …) → file name
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """A run's inputs and the snapshot to leave for the next run (written by the store, in its transaction)."""
+
+    data: RoundData
+    pending: PendingSnapshot
+    changed_keys: int | None  # None: a cold extraction (everything read)
+
+
+@dataclass
+class PendingSnapshot:
+    """The snapshot a run leaves: ``base`` is None when the previous base stays (only deltas change)."""
+
+    round_id: int
+    area: str
+    watermark: Watermark
+    delta: dict[str, pa.Table]
+    base: dict[str, pa.Table] | None
+    kept_files: dict[str, str] = field(default_factory=dict)  # the previous base, when it stays
+
+
+def snapshot_directory(test_round: TestRound) -> Path:
+    return Path(settings.COVERAGE_SNAPSHOT_DIR) / f"round-{test_round.pk}"
+
+
+def extract_round_incremental(test_round: TestRound, *, workers: int = 2) -> Extraction:
+    """The round's inputs from its snapshot and the changes since; cold when the snapshot is missing or doubtful."""
+    snapshot = load_snapshot(test_round)
+    if snapshot is not None:
+        warm = _extract_changes(test_round, snapshot)
+        if warm is not None:
+            return warm
+    return extract_round_cold(test_round, workers=workers)
+
+
+def extract_round_cold(test_round: TestRound, *, workers: int = 2) -> Extraction:
+    data, watermark = extract.extract_round_with_watermark(test_round, workers=workers)
+    base = {name: getattr(data, name) for name in BIG_INPUTS}
+    return Extraction(
+        data=data,
+        pending=PendingSnapshot(
+            round_id=test_round.pk,
+            area=test_round.division_id,
+            watermark=watermark,
+            delta={name: _empty_delta(name) for name in BIG_INPUTS},
+            base=base,
+        ),
+        changed_keys=None,
+    )
+
+
+def load_snapshot(test_round: TestRound) -> Snapshot | None:
+    """The round's snapshot files, memory-mapped; None when missing, unreadable or not this round's area."""
+    directory = snapshot_directory(test_round)
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+        if (
+            manifest["format"] != FORMAT
+            or manifest["round"] != test_round.pk
+            or manifest["area"] != test_round.division_id
+        ):
+            return None
+        files: dict[str, str] = manifest["files"]
+        tables = {role: feather.read_table(directory / name, memory_map=True) for role, name in files.items()}
+        watermark = Watermark(int(manifest["watermark"]["change_id"]), manifest["watermark"]["pg_snapshot"])
+        base = {name: tables[f"base-{name}"] for name in BIG_INPUTS}
+        delta = {name: tables[f"delta-{name}"] for name in BIG_INPUTS}
+        for name in BIG_INPUTS:
+            if base[name].schema != INPUT_SCHEMAS[name] or delta[name].schema != INPUT_SCHEMAS[name]:
+                return None
+        return Snapshot(directory, str(manifest["token"]), watermark, base, delta, files)
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
+
+
+def _extract_changes(test_round: TestRound, snapshot: Snapshot) -> Extraction | None:
+    own_transaction = not connection.in_atomic_block  # else a caller's (a test's): its isolation stays
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and own_transaction:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if not CoverageSnapshot.objects.filter(round=test_round, token=snapshot.token).exists():
+            return None  # not the snapshot this database last recorded for the round
+        watermark = extract.read_watermark()
+        if watermark.change_id < snapshot.watermark.change_id:
+            return None  # the snapshot has seen changes this database does not have
+        people, sampled = _changed_keys(test_round, snapshot.watermark)
+        fresh = {
+            "residents": _current_residents(test_round, people),
+            "samples": _current_samples(test_round, sampled),
+        }
+        small = extract.small_inputs(test_round)
+    delta = {name: _merge_delta(snapshot.delta[name], fresh[name]) for name in BIG_INPUTS}
+    merged = {name: apply_delta(snapshot.base[name], delta[name], VALUE[name]) for name in BIG_INPUTS}
+    base_rows = sum(snapshot.base[name].num_rows for name in BIG_INPUTS)
+    compact = sum(delta[name].num_rows for name in BIG_INPUTS) > COMPACT_SHARE * max(base_rows, 1)
+    pending = PendingSnapshot(
+        round_id=test_round.pk,
+        area=test_round.division_id,
+        watermark=watermark,
+        delta={name: _empty_delta(name) for name in BIG_INPUTS} if compact else delta,
+        base=merged if compact else None,
+        kept_files={} if compact else {f"base-{name}": snapshot.files[f"base-{name}"] for name in BIG_INPUTS},
+    )
+    return Extraction(
+        data=RoundData(**merged, **small),
+        pending=pending,
+        changed_keys=len(people) + len(sampled),
+    )
+
+
+# The change log
+
+
+def _changed_keys(test_round: TestRound, since: Watermark) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The people whose registry row changed and the people whose samples in this round changed, since ``since``."""
+    log = connection.ops.quote_name(CoverageChange._meta.db_table)
+    ours = "(round_id IS NULL OR round_id = %s)"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # later ids, and earlier ids of transactions the previous snapshot could not see (committed since)
+            cursor.execute(
+                f"SELECT person_id, round_id FROM {log} WHERE id > %s AND {ours}"  # noqa: S608
+                f" UNION SELECT person_id, round_id FROM {log} WHERE xact >= %s AND {ours}"
+                " AND NOT pg_visible_in_snapshot(xact::text::xid8, %s::pg_snapshot)",
+                [since.change_id, test_round.pk, since.pg_xmin, test_round.pk, since.pg_snapshot],
+            )
+        else:  # SQLite serialises writers: ids are in commit order
+            cursor.execute(
+                f"SELECT DISTINCT person_id, round_id FROM {log} WHERE id > %s AND {ours}",  # noqa: S608
+                [since.change_id, test_round.pk],
+            )
+        rows = cursor.fetchall()
+    people = np.unique(np.array([person for person, round_id in rows if round_id is None], dtype=np.int64))
+    sampled = np.unique(np.array([person for person, round_id in rows if round_id is not None], dtype=np.int64))
+    return people, sampled
+
+
+def _current_residents(test_round: TestRound, people: np.ndarray[Any, Any]) -> pa.Table:
+    """(person_id, division) for each of ``people``: their home's code if they live in the area and are not
+    merged away, else null."""
+    query = extract.round_queries(test_round)[0]
+    select = ", ".join(expression for _, expression in query.columns)
+    sql = f"SELECT {select} FROM {extract._q(query.table)} WHERE {query.where}"  # noqa: S608
+    found = dict(_rows_for_keys(sql, query.params, extract._q("id"), people))
+    return pa.table(
+        {
+            "person_id": pa.array(people, pa.int64()),
+            "division": pa.array([found.get(int(person)) for person in people], pa.int64()),
+        }
+    )
+
+
+def _current_samples(test_round: TestRound, sampled: np.ndarray[Any, Any]) -> pa.Table:
+    """(person_id, sampled_at) for each of ``sampled``: their sample of the round if any, else null."""
+    query = extract.round_queries(test_round)[1]
+    select = ", ".join(expression for _, expression in query.columns)
+    person = extract._q(extract._column(Sample, "person"))
+    sql = f"SELECT {select} FROM {extract._q(query.table)} WHERE {query.where}"  # noqa: S608
+    found = {int(key): extract._micros(moment) for key, moment in _rows_for_keys(sql, query.params, person, sampled)}
+    micros = pa.array([found.get(int(key)) for key in sampled], pa.int64())
+    return pa.table(
+        {"person_id": pa.array(sampled, pa.int64()), "sampled_at": micros.cast(pa.timestamp("us", tz="UTC"))}
+    )
+
+
+def _rows_for_keys(sql: str, params: Iterable[Any], key: str, keys: np.ndarray[Any, Any]) -> list[tuple[Any, ...]]:
+    if len(keys) == 0:
+        return []
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"{sql} AND {key} = ANY(%s)", [*params, [int(k) for k in keys]])
+            return list(cursor.fetchall())
+        for start in range(0, len(keys), IN_CHUNK):
+            chunk = [int(k) for k in keys[start : start + IN_CHUNK]]
+            cursor.execute(f"{sql} AND {key} IN ({', '.join(['%s'] * len(chunk))})", [*params, *chunk])
+            rows += cursor.fetchall()
+    return rows
+
+
+# Merging
+
+
+def _empty_delta(name: str) -> pa.Table:
+    return INPUT_SCHEMAS[name].empty_table()
+
+
+def _merge_delta(delta: pa.Table, fresh: pa.Table) -> pa.Table:
+    """The cumulative delta: the previous one's keys not read again, and the keys just read."""
+    if fresh.num_rows == 0:
+        return delta
+    kept = delta.filter(pc.invert(pc.is_in(delta["person_id"], value_set=fresh["person_id"])))
+    return pa.concat_tables([kept, fresh.cast(delta.schema)]).combine_chunks()
+
+
+def apply_delta(base: pa.Table, delta: pa.Table, value: str) -> pa.Table:
+    """``base`` without the delta's keys, plus the delta's rows that exist (a non-null ``value``)."""
+    if delta.num_rows == 0:
+        return base
+    ids = base["person_id"].combine_chunks().to_numpy()
+    keys = delta["person_id"].to_numpy()
+    top = int(max(ids.max(initial=0), keys.max(initial=0))) + 1
+    if 0 <= int(min(ids.min(initial=0), keys.min(initial=0))) and top <= BITMAP_LIMIT:
+        changed = np.zeros(top, dtype=bool)
+        changed[keys] = True
+        keep = ~changed[ids]
+    else:
+        keep = ~pc.is_in(pa.array(ids), value_set=pa.array(keys)).to_numpy(zero_copy_only=False)
+    columns = {
+        name: pa.array(base[name].combine_chunks().to_numpy()[keep], base.schema.field(name).type)
+        for name in base.column_names
+    }
+    present = delta.filter(pc.is_valid(delta[value])).cast(base.schema)
+    return pa.concat_tables([pa.table(columns, schema=base.schema), present])
+
+
+# Writing (by the store, inside the run's transaction)
+
+
+@dataclass(frozen=True)
+class WrittenSnapshot:
+    """Snapshot files written under ``token``, not yet published (no manifest names them)."""
+
+    pending: PendingSnapshot
+    token: str
+    files: dict[str, str]
+
+
+def write_snapshot_files(pending: PendingSnapshot) -> WrittenSnapshot:
+    """Write ``pending``'s new files under a new token (a cold run's base: ~300 MB, written while the store
+    works in the database); nothing reads them until :func:`publish_snapshot`."""
+    directory = Path(settings.COVERAGE_SNAPSHOT_DIR) / f"round-{pending.round_id}"
+    directory.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    files = dict(pending.kept_files)
+    tables: dict[str, pa.Table] = {f"delta-{name}": pending.delta[name] for name in BIG_INPUTS}
+    if pending.base is not None:
+        tables.update({f"base-{name}": pending.base[name] for name in BIG_INPUTS})
+    for role, table in tables.items():
+        name = f"{token}-{role}.arrow"
+        feather.write_feather(table.combine_chunks(), str(directory / name), compression="uncompressed")
+        files[role] = name
+    return WrittenSnapshot(pending, token, files)
+
+
+def publish_snapshot(written: WrittenSnapshot) -> str:
+    """Make ``written`` the round's snapshot on disk (its manifest replaces the old one atomically) and remove the
+    files no longer named; return the token, which the caller records in the round's `CoverageSnapshot` row in
+    the run's transaction — until that commits, the new files do not match the database and are not trusted."""
+    pending = written.pending
+    directory = Path(settings.COVERAGE_SNAPSHOT_DIR) / f"round-{pending.round_id}"
+    manifest = {
+        "format": FORMAT,
+        "token": written.token,
+        "round": pending.round_id,
+        "area": pending.area,
+        "watermark": {"change_id": pending.watermark.change_id, "pg_snapshot": pending.watermark.pg_snapshot},
+        "files": written.files,
+    }
+    temporary = directory / f"manifest.{written.token}.json"
+    temporary.write_text(json.dumps(manifest))
+    os.replace(temporary, directory / "manifest.json")
+    for path in directory.iterdir():
+        if path.name != "manifest.json" and path.name not in written.files.values():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    return written.token
