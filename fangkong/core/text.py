@@ -27,6 +27,7 @@ for _zero_width in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD):  # incl. so
 for _space in (0x00A0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F):
     _WIDTH_TABLE[_space] = " "
 _RUNS_OF_SPACE = re.compile(r"\s+")
+_FULL_WIDTH = re.compile("[\uff01-\uff5e]")
 
 CHINA_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 # Excel's 1900 date system: serial 1 is 1900-01-01 and serial 60 is the non-existent 1900-02-29 that Lotus
@@ -51,8 +52,16 @@ def normalize_text(value: object) -> str:
     """A form or spreadsheet value as one clean line: width folded, runs of spaces collapsed, ends stripped."""
     if value is None:
         return ""
-    if type(value) is str and value.isascii() and value.isprintable() and "  " not in value:
-        return value.strip(" ")  # already clean but for its ends: the common case, without translate and regex
+    if (
+        type(value) is str
+        and value.isprintable()
+        and "  " not in value
+        and (value.isascii() or _FULL_WIDTH.search(value) is None)
+    ):
+        # Already clean but for its ends — the common case (names, addresses), without translate and the space
+        # regex: every character the width table changes other than full-width ASCII (Unicode spaces, zero
+        # width characters, the soft hyphen) and every whitespace character but ' ' is not printable.
+        return value.strip(" ")
     return _RUNS_OF_SPACE.sub(" ", to_half_width(str(value))).strip()
 
 

@@ -48,16 +48,20 @@ class Router:
                     break
         if not found:
             return ""
-        named_county = self.county_named_in(address)
+        named_county: str | None = None  # the county named in the address, looked for only when needed
         for name in sorted(found, key=len, reverse=True):
             paths = self._by_name[name]
-            for prefix in (county, named_county):
+            if len(paths) == 1:
+                return paths[0]  # a unique name wins whatever county prefers it: no county name to look for
+            for prefix in (county, None):
+                if prefix is None:
+                    if named_county is None:
+                        named_county = self.county_named_in(address)
+                    prefix = named_county
                 if prefix:
                     inside = [p for p in paths if p.startswith(prefix)]
                     if len(inside) == 1:
                         return inside[0]
-            if len(paths) == 1:
-                return paths[0]
         return ""
 
     def county_named_in(self, address: str) -> str:
