@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from fangkong.core import audit
+from fangkong.core import audit, rows
 from fangkong.core.models import ApiToken, User
 
 TOKEN_PREFIX = "fk_"  # noqa: S105 - a public prefix, not a secret
@@ -35,21 +35,21 @@ def revoke_token(token: ApiToken, *, by: User | None) -> None:
 
 
 def user_for_token(secret: str) -> User | None:
-    """The active user of a live token, or None. Every API call asks this, so it is one raw statement (no ORM
-    query building): the user's row with the token's id and whether its last use is over a minute old — the
-    last use is written at most once a minute."""
+    """The active user of a live token, or None. Every API call asks this, so it is one statement read into the
+    instance by `core.rows` (no ORM query building): the user's row with the token's id and whether its last
+    use is over a minute old — the last use is written at most once a minute."""
     now = timezone.now()
-    found = list(
-        User.objects.raw(
-            "SELECT u.*, t.id AS token_id, (t.last_used_at IS NULL OR t.last_used_at < %s) AS token_stale"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rows.columns(User, 'u')}, t.id, (t.last_used_at IS NULL OR t.last_used_at < %s)"  # noqa: S608 - names from model metadata, values bound
             " FROM core_apitoken t JOIN core_user u ON u.id = t.user_id"
             " WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active",
             [connection.ops.adapt_datetimefield_value(now - timedelta(seconds=60)), _digest(secret)],
         )
-    )
-    if not found:
+        found = cursor.fetchone()
+    if found is None:
         return None
-    user = found[0]
-    if user.token_stale:  # type: ignore[attr-defined]
-        ApiToken.objects.filter(pk=user.token_id).update(last_used_at=now)  # type: ignore[attr-defined]
-    return user
+    token_id, stale = found[-2:]
+    if stale:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return rows.instance(User, found)

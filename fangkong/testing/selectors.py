@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
+from fangkong.core import rows
 from fangkong.core.models import Organization, OrganizationKind, User
 from fangkong.core.scope import get_scoped, is_in_scope, scoped
 from fangkong.people import selectors as people_selectors
@@ -66,18 +68,26 @@ def covers(path: str | None, user: User | Any) -> bool:
 
 
 def scan_target(user: User, site_id: int, round_id: int) -> tuple[SamplingSite, TestRound]:
-    """The site and the round of a single scan, on the sampling API's hot path: two raw primary-key statements
-    (no ORM query building) and the same rules as `access_site` and `access_round`, applied to the fetched rows
-    (`is_in_scope`, `covers`). Outside the user's reach, either is NotFoundError."""
+    """The site and the round of a single scan, on the sampling API's hot path: one statement for both rows,
+    read into instances by `core.rows` (no ORM query building), and the same rules as `access_site` and
+    `access_round`, applied to the fetched rows (`is_in_scope`, `covers`). Outside the user's reach, or
+    either missing, NotFoundError."""
     from fangkong.core.errors import NotFoundError
 
-    site = next(iter(SamplingSite.objects.raw("SELECT * FROM testing_samplingsite WHERE id = %s", [site_id])), None)
-    if site is None or not is_in_scope(site.division_id, user):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rows.columns(SamplingSite, 's')}, {rows.columns(TestRound, 'r')}"  # noqa: S608 - names from model metadata, values bound
+            " FROM testing_samplingsite s, testing_testround r WHERE s.id = %s AND r.id = %s",
+            [site_id, round_id],
+        )
+        found = cursor.fetchone()
+    if found is None:
         raise NotFoundError()
-    found = next(iter(TestRound.objects.raw("SELECT * FROM testing_testround WHERE id = %s", [round_id])), None)
-    if found is None or not covers(found.division_id, user):
+    site = rows.instance(SamplingSite, found)
+    test_round = rows.instance(TestRound, found, rows.width(SamplingSite))
+    if not is_in_scope(site.division_id, user) or not covers(test_round.division_id, user):
         raise NotFoundError()
-    return site, found
+    return site, test_round
 
 
 # Sites and samplers
