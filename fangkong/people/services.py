@@ -523,6 +523,14 @@ LOOKUP_BATCH = 10_000
 MATCHES_PER_RECORD = 20  # as register_person's merge queue
 
 
+def _among(column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """`column IN (…)` for a batch of values: one array parameter on PostgreSQL (psycopg splits a statement
+    with 10,000 placeholders in Python, ~0.5 CPU-s per 100,000 values), placeholders elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
+
+
 def _document_holders(kind: str, numbers: list[str]) -> list[tuple[str, int]]:
     """(number, person id) for the numbers of `kind` already in the registry. Plain SQL in batches: building
     Django lookups with thousands of parameters cost seconds per million numbers."""
@@ -532,11 +540,11 @@ def _document_holders(kind: str, numbers: list[str]) -> list[tuple[str, int]]:
     found: list[tuple[str, int]] = []
     with connection.cursor() as cursor:
         for batch in _batches(numbers, LOOKUP_BATCH):
-            placeholders = ", ".join(["%s"] * len(batch))
+            among, values = _among(columns["number"], batch)
             cursor.execute(
                 f"SELECT {columns['number']}, {columns['person']} FROM {quoted(meta.db_table)} "  # noqa: S608
-                f"WHERE {columns['kind']} = %s AND {columns['number']} IN ({placeholders})",
-                [kind, *batch],
+                f"WHERE {columns['kind']} = %s AND {among}",
+                [kind, *values],
             )
             found.extend(cursor.fetchall())
     return found
@@ -707,11 +715,8 @@ def _people_by_id(ids: list[int]) -> list[PersonRow]:
     rows: list[PersonRow] = []
     with connection.cursor() as cursor:
         for batch in _batches(ids, LOOKUP_BATCH):
-            cursor.execute(
-                f"SELECT {_ROW_COLUMNS.format(**column)} FROM {table} "  # noqa: S608 - names from the model
-                f"WHERE {column['id']} IN ({', '.join(['%s'] * len(batch))})",
-                batch,
-            )
+            among, values = _among(column["id"], batch)
+            cursor.execute(f"SELECT {_ROW_COLUMNS.format(**column)} FROM {table} WHERE {among}", values)  # noqa: S608
             rows.extend(cursor.fetchall())
     return rows
 
@@ -742,10 +747,10 @@ def _people_with_mobiles(phones: list[str], *, outside: tuple[int, int] | None) 
     rows: list[PersonRow] = []
     with connection.cursor() as cursor:
         for batch in _batches(phones, LOOKUP_BATCH):
+            among, values = _among(column["phone"], batch)
             cursor.execute(
-                f"SELECT {_ROW_COLUMNS.format(**column)} FROM {table} "  # noqa: S608 - names from the model
-                f"WHERE {column['phone']} IN ({', '.join(['%s'] * len(batch))}){range_condition}",
-                [*batch, *extra],
+                f"SELECT {_ROW_COLUMNS.format(**column)} FROM {table} WHERE {among}{range_condition}",  # noqa: S608
+                [*values, *extra],
             )
             rows.extend(cursor.fetchall())
     return rows
