@@ -31,10 +31,20 @@ def _converters(model: type[models.Model], vendor: str) -> tuple[tuple[int, tupl
     return tuple(found)
 
 
+def _column(field: models.Field[Any, Any]) -> str:
+    assert field.column is not None  # a concrete field
+    return field.column
+
+
+@cache
+def _attnames(model: type[models.Model]) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
 def columns(model: type[models.Model], alias: str) -> str:
     """`alias.col1, alias.col2, …` in the order `instance` expects."""
     quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+    return ", ".join(f"{alias}.{quote(_column(field))}" for field in model._meta.concrete_fields)
 
 
 def width(model: type[models.Model]) -> int:
@@ -49,7 +59,7 @@ def instance(model: type[M], row: Sequence[Any], start: int = 0) -> M:
         for function in functions:
             value = function(value, col, connection)
         values[index] = value
-    return model.from_db(connection.alias, None, values)
+    return model.from_db(connection.alias, _attnames(model), values)
 
 
 @cache
@@ -59,8 +69,8 @@ def _insert_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[mode
     pk = model._meta.pk
     assert pk is not None
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - names from model metadata, values bound
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(pk.column)}"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(_column(field)) for field in fields)}) "  # noqa: S608 - names from model metadata, values bound
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(_column(pk))}"
     )
     return sql, fields
 
