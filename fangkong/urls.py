@@ -6,6 +6,7 @@ from fangkong.command import views as command_views
 from fangkong.core import views as core_views
 
 urlpatterns = [
+    path("api/", api.urls),  # first: the sampling devices' scans are the busiest requests
     path("", command_views.home, name="home"),
     path("login/", core_views.login, name="login"),
     path("logout/", core_views.logout, name="logout"),
@@ -25,5 +26,4 @@ urlpatterns = [
     path("command/", include("fangkong.command.urls")),
     path("messages/", include("fangkong.notify.urls")),
     path("admin/", admin.site.urls),
-    path("api/", api.urls),
 ]

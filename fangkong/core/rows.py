@@ -41,6 +41,7 @@ def _attnames(model: type[models.Model]) -> tuple[str, ...]:
     return tuple(field.attname for field in model._meta.concrete_fields)
 
 
+@cache
 def columns(model: type[models.Model], alias: str) -> str:
     """`alias.col1, alias.col2, …` in the order `instance` expects."""
     quote = connection.ops.quote_name
