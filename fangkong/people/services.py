@@ -7,6 +7,7 @@ with the same name and mobile goes to the merge queue for a human to decide. Eve
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -587,13 +588,14 @@ def bulk_resolve_people(people: Sequence[BulkPerson], *, insert_batch: int = 200
     rows = []
     documents = []
     created_records: list[NewRecord] = []
-    stored_date: dict[Any, Any] = {}
+    stored_date: dict[Any, Any] = {}  # birth date → as stored; the backend asked once, not once per date
+    is_postgresql = bulk.is_postgresql()
     for pk, item in zip(ids, fresh.values(), strict=True):
         born, sex = (
             (item.birth_date, item.sex) if item.sex else birth_date_and_sex(item.document_kind, item.document_number)
         )
         if born not in stored_date:
-            stored_date[born] = bulk.db_date(born)
+            stored_date[born] = born if born is None or is_postgresql else born.isoformat()  # as bulk.db_date
         rows.append(
             (
                 pk,
@@ -671,8 +673,6 @@ def bulk_queue_possible_matches(
         unmerged = [row[:5] for row in read if row[2] and row[5] is None]
     else:
         new = unmerged = [record for record in new_records if record[2]]  # just created: none is merged
-    for pk, name, phone, kind, number in unmerged:
-        same.setdefault((name, phone), []).append((pk, kind, number))
     lowest, highest = ids[0], ids[-1]
     is_block = highest - lowest + 1 == len(ids)
     if not is_block or _has_records_outside(lowest, highest):
@@ -681,12 +681,18 @@ def bulk_queue_possible_matches(
         ):
             if merged_into is None and pk not in created:
                 same.setdefault((name, phone), []).append((pk, kind, number))
+    # Only names and mobiles held by two records or more can make a pair: a new one that is alone in this load
+    # and among the older records is left out before any grouping and sorting (almost every row of a list).
+    in_load = Counter([(name, phone) for _pk, name, phone, _kind, _number in unmerged])
+    for pk, name, phone, kind, number in unmerged:
+        if in_load[(name, phone)] > 1 or (name, phone) in same:
+            same.setdefault((name, phone), []).append((pk, kind, number))
     for group in same.values():
         group.sort()
     reason = str(_("Same name and mobile number, no shared document"))
     pairs: list[tuple[int, int, str]] = []
-    for person_id, name, phone, kind, number in sorted(new):
-        older = same.get((name, phone), [])
+    for person_id, name, phone, kind, number in sorted(record for record in new if (record[1], record[2]) in same):
+        older = same[(name, phone)]
         if len(older) < 2:
             continue  # only the record itself
         found = 0

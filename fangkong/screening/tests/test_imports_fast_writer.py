@@ -277,3 +277,30 @@ def test_the_bulk_merge_queue_reads_records_between_new_ids(tree):
         (passport.pk, first.pk),
         (passport.pk, between.pk),
     }
+
+
+def test_the_bulk_merge_queue_pairs_new_records_among_themselves(tree):
+    """A first load (no older record at all): a name and mobile that two new records share still makes a
+    pair, and one that a single record holds makes none."""
+    from fangkong.people.services import bulk_queue_possible_matches
+
+    with transaction.atomic():
+        first = Person.objects.create(
+            name="郑一",
+            phone="13300003333",
+            home_division=tree["a"],
+            primary_document_kind="resident_id",
+            primary_document_number=ID7,
+        )
+        passport = Person.objects.create(
+            name="郑一",
+            phone="13300003333",
+            home_division=tree["a"],
+            primary_document_kind="passport",
+            primary_document_number="E7654321",
+        )
+        alone = Person.objects.create(name="郑二", phone="13300003333", home_division=tree["a"])
+        new = [first, passport, alone]
+        records = [(p.pk, p.name, p.phone, p.primary_document_kind, p.primary_document_number) for p in new]
+        assert bulk_queue_possible_matches(frozenset(p.pk for p in new), new_records=records) == 1
+    assert list(MergeCandidate.objects.values_list("person_id", "other_id")) == [(passport.pk, first.pk)]
