@@ -31,7 +31,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterable
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,8 +157,8 @@ def _extract_changes(test_round: TestRound, snapshot: Snapshot) -> Extraction | 
             return None  # the snapshot has seen changes this database does not have
         people, sampled = _changed_keys(test_round, snapshot.watermark)
         fresh = {
-            "residents": _current_residents(test_round, people),
-            "samples": _current_samples(test_round, sampled),
+            "residents": _current_residents(test_round, people, snapshot.watermark),
+            "samples": _current_samples(test_round, sampled, snapshot.watermark),
         }
         small = extract.small_inputs(test_round)
     delta = {name: _merge_delta(snapshot.delta[name], fresh[name]) for name in BIG_INPUTS}
@@ -183,71 +183,104 @@ def _extract_changes(test_round: TestRound, snapshot: Snapshot) -> Extraction | 
 # The change log
 
 
+def _logged(test_round: TestRound, since: Watermark, *, registry: bool) -> tuple[str, list[Any]]:
+    """SQL for the person ids logged since ``since``: registry changes (``registry``) or this round's samples."""
+    log = connection.ops.quote_name(CoverageChange._meta.db_table)
+    which, params = ("round_id IS NULL", []) if registry else ("round_id = %s", [test_round.pk])
+    if connection.vendor != "postgresql":  # SQLite serialises writers: ids are in commit order
+        return f"SELECT person_id FROM {log} WHERE id > %s AND {which}", [since.change_id, *params]  # noqa: S608
+    # later ids, and earlier ids of transactions the previous snapshot could not see (committed since)
+    return (
+        f"SELECT person_id FROM {log} WHERE {which} AND (id > %s OR (xact >= %s"  # noqa: S608
+        " AND NOT pg_visible_in_snapshot(xact::text::xid8, %s::pg_snapshot)))",
+        [*params, since.change_id, since.pg_xmin, since.pg_snapshot],
+    )
+
+
 def _changed_keys(test_round: TestRound, since: Watermark) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The people whose registry row changed and the people whose samples in this round changed, since ``since``."""
-    log = connection.ops.quote_name(CoverageChange._meta.db_table)
-    ours = "(round_id IS NULL OR round_id = %s)"
+    keys = []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # later ids, and earlier ids of transactions the previous snapshot could not see (committed since)
-            cursor.execute(
-                f"SELECT person_id, round_id FROM {log} WHERE id > %s AND {ours}"  # noqa: S608
-                f" UNION SELECT person_id, round_id FROM {log} WHERE xact >= %s AND {ours}"
-                " AND NOT pg_visible_in_snapshot(xact::text::xid8, %s::pg_snapshot)",
-                [since.change_id, test_round.pk, since.pg_xmin, test_round.pk, since.pg_snapshot],
-            )
-        else:  # SQLite serialises writers: ids are in commit order
-            cursor.execute(
-                f"SELECT DISTINCT person_id, round_id FROM {log} WHERE id > %s AND {ours}",  # noqa: S608
-                [since.change_id, test_round.pk],
-            )
-        rows = cursor.fetchall()
-    people = np.unique(np.array([person for person, round_id in rows if round_id is None], dtype=np.int64))
-    sampled = np.unique(np.array([person for person, round_id in rows if round_id is not None], dtype=np.int64))
-    return people, sampled
+        for registry in (True, False):
+            sql, params = _logged(test_round, since, registry=registry)
+            if connection.vendor == "postgresql":  # packed by the server: ~10^5 ids in one value
+                cursor.execute(f"SELECT string_agg(int8send(person_id), ''::bytea) FROM ({sql}) AS logged", params)  # noqa: S608
+                data = cursor.fetchone()[0]
+                found = np.frombuffer(bytes(data or b""), dtype=">i8").astype(np.int64)
+            else:
+                cursor.execute(sql, params)
+                found = np.array([person for (person,) in cursor.fetchall()], dtype=np.int64)
+            keys.append(np.unique(found))
+    return keys[0], keys[1]
 
 
-def _current_residents(test_round: TestRound, people: np.ndarray[Any, Any]) -> pa.Table:
+def _current_residents(test_round: TestRound, people: np.ndarray[Any, Any], since: Watermark) -> pa.Table:
     """(person_id, division) for each of ``people``: their home's code if they live in the area and are not
     merged away, else null."""
     query = extract.round_queries(test_round)[0]
-    select = ", ".join(expression for _, expression in query.columns)
-    sql = f"SELECT {select} FROM {extract._q(query.table)} WHERE {query.where}"  # noqa: S608
-    found = dict(_rows_for_keys(sql, query.params, extract._q("id"), people))
-    return pa.table(
-        {
-            "person_id": pa.array(people, pa.int64()),
-            "division": pa.array([found.get(int(person)) for person in people], pa.int64()),
-        }
-    )
+    found = _rows_for_keys(query, extract._q("id"), people, _logged(test_round, since, registry=True))
+    return _keyed(people, found, "division", pa.int64())
 
 
-def _current_samples(test_round: TestRound, sampled: np.ndarray[Any, Any]) -> pa.Table:
+def _current_samples(test_round: TestRound, sampled: np.ndarray[Any, Any], since: Watermark) -> pa.Table:
     """(person_id, sampled_at) for each of ``sampled``: their sample of the round if any, else null."""
     query = extract.round_queries(test_round)[1]
-    select = ", ".join(expression for _, expression in query.columns)
     person = extract._q(extract._column(Sample, "person"))
-    sql = f"SELECT {select} FROM {extract._q(query.table)} WHERE {query.where}"  # noqa: S608
-    found = {int(key): extract._micros(moment) for key, moment in _rows_for_keys(sql, query.params, person, sampled)}
-    micros = pa.array([found.get(int(key)) for key in sampled], pa.int64())
+    found = _rows_for_keys(query, person, sampled, _logged(test_round, since, registry=False))
+    return _keyed(sampled, found, "sampled_at", pa.timestamp("us", tz="UTC"))
+
+
+def _keyed(
+    keys: np.ndarray[Any, Any], found: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]], value: str, kind: pa.DataType
+) -> pa.Table:
+    """One row per key: the value found for it (microseconds for a time), or null."""
+    found_keys, found_values = found
+    order = np.argsort(found_keys, kind="stable")
+    found_keys, found_values = found_keys[order], found_values[order]
+    at = np.minimum(np.searchsorted(found_keys, keys), max(len(found_keys) - 1, 0))
+    present = (found_keys[at] == keys) if len(found_keys) else np.zeros(len(keys), dtype=bool)
+    values = pa.array(found_values[at] if len(found_keys) else np.zeros(len(keys), np.int64), pa.int64(), mask=~present)
     return pa.table(
-        {"person_id": pa.array(sampled, pa.int64()), "sampled_at": micros.cast(pa.timestamp("us", tz="UTC"))}
+        {"person_id": pa.array(keys, pa.int64()), value: values.view(kind) if kind != pa.int64() else values}
     )
 
 
-def _rows_for_keys(sql: str, params: Iterable[Any], key: str, keys: np.ndarray[Any, Any]) -> list[tuple[Any, ...]]:
+def _rows_for_keys(
+    query: extract.BigQuery, key: str, keys: np.ndarray[Any, Any], logged: tuple[str, list[Any]]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The (key, value) rows of ``query`` (two BIGINT columns, or a BIGINT and a time) whose ``key`` is one of
+    ``keys`` — on PostgreSQL those the ``logged`` subquery names (the same set, read in the same snapshot,
+    without sending 10^5 ids back), packed by the server into one ``bytea`` as the cold extraction reads;
+    elsewhere through a cursor in chunks. Times come back as microseconds since 1970."""
+    (_, first), (second_name, second) = query.columns
+    is_time = second_name in query.timestamps
     if len(keys) == 0:
-        return []
-    rows: list[tuple[Any, ...]] = []
+        return np.empty(0, np.int64), np.empty(0, np.int64)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"{sql} AND {key} = ANY(%s)", [*params, [int(k) for k in keys]])
-            return list(cursor.fetchall())
+            send = f"timestamptz_send({second})" if is_time else f"int8send({second})"
+            cursor.execute(
+                f"SELECT string_agg(int8send({first}) || {send}, ''::bytea) FROM {extract._q(query.table)}"  # noqa: S608
+                f" WHERE {query.where} AND {key} IN ({logged[0]})",
+                [*query.params, *logged[1]],
+            )
+            data = cursor.fetchone()[0]
+            raw = np.frombuffer(bytes(data or b""), dtype=np.dtype([("key", ">i8"), ("value", ">i8")]))
+            values = raw["value"].astype(np.int64)
+            return raw["key"].astype(np.int64), values + extract.PG_EPOCH_US if is_time else values
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(keys), IN_CHUNK):
-            chunk = [int(k) for k in keys[start : start + IN_CHUNK]]
-            cursor.execute(f"{sql} AND {key} IN ({', '.join(['%s'] * len(chunk))})", [*params, *chunk])
+            chunk = keys[start : start + IN_CHUNK].tolist()
+            cursor.execute(
+                f"SELECT {first}, {second} FROM {extract._q(query.table)} WHERE {query.where}"  # noqa: S608
+                f" AND {key} IN ({', '.join(['%s'] * len(chunk))})",
+                [*query.params, *chunk],
+            )
             rows += cursor.fetchall()
-    return rows
+    found = np.array([row[0] for row in rows], dtype=np.int64)
+    if is_time:
+        return found, np.array([extract._micros(row[1]) for row in rows], dtype=np.int64)
+    return found, np.array([row[1] for row in rows], dtype=np.int64)
 
 
 # Merging
@@ -269,8 +302,8 @@ def apply_delta(base: pa.Table, delta: pa.Table, value: str) -> pa.Table:
     """``base`` without the delta's keys, plus the delta's rows that exist (a non-null ``value``)."""
     if delta.num_rows == 0:
         return base
-    ids = base["person_id"].combine_chunks().to_numpy()
-    keys = delta["person_id"].to_numpy()
+    ids = _int64s(base["person_id"])
+    keys = _int64s(delta["person_id"])
     top = int(max(ids.max(initial=0), keys.max(initial=0))) + 1
     if 0 <= int(min(ids.min(initial=0), keys.min(initial=0))) and top <= BITMAP_LIMIT:
         changed = np.zeros(top, dtype=bool)
@@ -279,11 +312,19 @@ def apply_delta(base: pa.Table, delta: pa.Table, value: str) -> pa.Table:
     else:
         keep = ~pc.is_in(pa.array(ids), value_set=pa.array(keys)).to_numpy(zero_copy_only=False)
     columns = {
-        name: pa.array(base[name].combine_chunks().to_numpy()[keep], base.schema.field(name).type)
+        name: pa.array(_int64s(base[name])[keep], pa.int64()).view(base.schema.field(name).type)
         for name in base.column_names
     }
     present = delta.filter(pc.is_valid(delta[value])).cast(base.schema)
     return pa.concat_tables([pa.table(columns, schema=base.schema), present])
+
+
+def _int64s(column: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    """A column of int64 or timestamps (no nulls) as int64 numbers, without a copy when it is one chunk."""
+    if column.num_chunks == 0:
+        return np.empty(0, dtype=np.int64)
+    array = column.chunk(0) if column.num_chunks == 1 else pa.concat_arrays(column.chunks)
+    return typing.cast("pa.Array", array).view(pa.int64()).to_numpy(zero_copy_only=False)
 
 
 # Writing (by the store, inside the run's transaction)
@@ -310,7 +351,10 @@ def write_snapshot_files(pending: PendingSnapshot) -> WrittenSnapshot:
         tables.update({f"base-{name}": pending.base[name] for name in BIG_INPUTS})
     for role, table in tables.items():
         name = f"{token}-{role}.arrow"
-        feather.write_feather(table.combine_chunks(), str(directory / name), compression="uncompressed")
+        # one record batch: the reader then gets each column as one array, in place (no concatenation)
+        feather.write_feather(
+            table.combine_chunks(), str(directory / name), compression="uncompressed", chunksize=max(table.num_rows, 1)
+        )
         files[role] = name
     return WrittenSnapshot(pending, token, files)
 
