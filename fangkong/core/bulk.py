@@ -15,8 +15,10 @@ alongside concurrent inserts.
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -63,6 +65,22 @@ def db_json(value: Any) -> str:
     """JSON as Django's JSONField writes it (`json.dumps` with the default encoder); PostgreSQL parses the text
     into jsonb on COPY, so the stored value is the same either way."""
     return json.dumps(value)
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the duration of a bulk load (and in the processes it forks).
+    A million-row load keeps millions of tuples and strings alive; every full collection walks all of them,
+    which made the write's Python loops grow faster than the row count (measured: 13 s of `bulk_resolve_people`'s
+    own time at 1 M rows against 0.7 s at 100 k). Plain rows hold no reference cycles, so nothing is left
+    for the collector; reference counting frees everything as before. The previous state is restored."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.core import audit
+from fangkong.core import audit, bulk
 from fangkong.core.errors import ConflictError, DomainError, ErrorCode, PermissionDeniedError
 from fangkong.core.jobs import start_job
 from fangkong.core.masking import mask_id_number, mask_name, mask_phone
@@ -334,7 +334,21 @@ def import_list(
     """Read, check every row, and — only if all rows are valid — write the whole file in one transaction.
 
     On errors: the error report is written, `list_import.errors` counts the failing rows, and ListImportError
-    carries every error (row, field, message, masked value); nothing else is written."""
+    carries every error (row, field, message, masked value); nothing else is written. Runs with the cyclic
+    garbage collector paused (`core.bulk.cyclic_gc_paused`)."""
+    with bulk.cyclic_gc_paused():
+        return _import_list(list_import, mapping=mapping, reason=reason, by=by, progress=progress, now=now)
+
+
+def _import_list(
+    list_import: ListImport,
+    *,
+    mapping: dict[str, str],
+    reason: str,
+    by: User | None,
+    progress: Progress | None,
+    now: datetime | None,
+) -> ImportResult:
     _require(by, list_import.division)
     report = progress or _noop
     now = now or timezone.now()

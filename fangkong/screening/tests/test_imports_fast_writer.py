@@ -304,3 +304,24 @@ def test_the_bulk_merge_queue_pairs_new_records_among_themselves(tree):
         records = [(p.pk, p.name, p.phone, p.primary_document_kind, p.primary_document_number) for p in new]
         assert bulk_queue_possible_matches(frozenset(p.pk for p in new), new_records=records) == 1
     assert list(MergeCandidate.objects.values_list("person_id", "other_id")) == [(passport.pk, first.pk)]
+
+
+def test_the_collector_is_paused_for_a_bulk_load_and_given_back_even_on_error():
+    import gc
+
+    def fail_inside() -> None:
+        with bulk.cyclic_gc_paused():
+            assert not gc.isenabled()
+            raise RuntimeError
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        fail_inside()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with bulk.cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
