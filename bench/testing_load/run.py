@@ -4,11 +4,12 @@
     .venv/bin/python bench/testing_load/run.py --scenario single --duration 90 --workers 4
 
 One command: creates (once) the database ``fangkong_load`` with a city tree, ten sampling sites, an API user and
-200,000 registered residents; opens a new mass-testing round per run; serves the app with gunicorn; runs locust
-headless against it; kills gunicorn (SIGKILL, the whole process group) ``--restart-at`` seconds in and starts it
+200,000 registered residents; opens a new mass-testing round per run; serves the app with gunicorn; runs the
+simulated devices against it (``--client asyncio``, the default: devices.py; or ``--client locust``:
+locustfile.py, headless); kills gunicorn (SIGKILL, the whole process group) ``--restart-at`` seconds in and starts it
 again; then reconciles what the clients believe was accepted against the database and prints the figures.
 
-Scenarios (bench/testing_load/locustfile.py):
+Scenarios (the same in devices.py and locustfile.py):
 
 - ``single``: 200 devices, one scan a second each (offered 200 requests/s), POST /api/testing/samples.
   Latency percentiles are of the attempts that succeeded, outside and including the restart window.
@@ -151,6 +152,7 @@ def open_round(config: dict[str, Any], scenario: str) -> int:
 
 class Server:
     def __init__(self, url: str, port: int, workers: int, threads: int) -> None:
+        self.access_log = Path(tempfile.mkdtemp(prefix="fangkong-load-server-")) / "access.log"
         self.env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -172,6 +174,10 @@ class Server:
             "--log-level",
             "warning",
             "--preload",  # import the app once in the master: a restart costs one import, not one per worker
+            "--access-logfile",  # the server's own time per request (%(L)s, seconds), beside the clients' figures
+            str(self.access_log),
+            "--access-logformat",
+            "%(s)s %(L)s %(U)s",
         ]
         self.port = port
         self.process: subprocess.Popen[bytes] | None = None
@@ -239,6 +245,7 @@ def run_scenario(args: argparse.Namespace, scenario: str, server: Server, config
     if scenario == "single":
         per_device = min(per_device, args.duration + 30)
     log_dir = tempfile.mkdtemp(prefix="fangkong-load-")
+    access_from = server.access_log.stat().st_size if server.access_log.exists() else 0
     round_id = open_round(config, scenario)
     load_config = {
         **config,
@@ -250,44 +257,55 @@ def run_scenario(args: argparse.Namespace, scenario: str, server: Server, config
     }
     load_config["batch_size"] = args.batch_size
     config_file = Path(log_dir) / "config.json"
-    config_file.write_text(json.dumps(load_config))
     env = {**os.environ, "LOAD_CONFIG_FILE": str(config_file)}
-    csv = Path(log_dir) / "locust"
-    command = [
-        str(VENV / "locust"),
-        "-f",
-        str(Path(__file__).with_name("locustfile.py")),
-        "--headless",
-        "-u",
-        str(users),
-        "-r",
-        str(min(users, 100)),
-        "-t",
-        f"{args.duration}s",
-        "--host",
-        f"http://127.0.0.1:{server.port}",
-        "--csv",
-        str(csv),
-        "--only-summary",
-        "--stop-timeout",
-        "30",
-        "SingleDevice" if scenario == "single" else "BatchDevice",
-    ]
+    load_config["base_url"] = f"http://127.0.0.1:{server.port}"
+    config_file.write_text(json.dumps(load_config))
+    if args.client == "asyncio":
+        command = [str(VENV / "python"), str(Path(__file__).with_name("devices.py")), scenario, str(users)]
+        command.append(str(args.duration))
+    else:
+        csv = Path(log_dir) / "locust"
+        command = [
+            str(VENV / "locust"),
+            "-f",
+            str(Path(__file__).with_name("locustfile.py")),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(min(users, 100)),
+            "-t",
+            f"{args.duration}s",
+            "--host",
+            f"http://127.0.0.1:{server.port}",
+            "--csv",
+            str(csv),
+            "--only-summary",
+            "--stop-timeout",
+            "30",
+            "SingleDevice" if scenario == "single" else "BatchDevice",
+        ]
+    cpu_before = _children_cpu()
     started = time.time()
-    locust = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    client = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     time.sleep(args.restart_at)
     killed_at = time.time()
     server.kill()
     time.sleep(args.down_seconds)
     boot = server.start()
     back_at = time.time()
-    output, _ = locust.communicate()
-    locust_cpu = _children_cpu()
+    output, _ = client.communicate()
+    client_cpu = _children_cpu() - cpu_before
     finished = time.time()
     accepted = []
     for path in Path(log_dir).glob("*.jsonl"):
         accepted += [json.loads(line) for line in path.read_text().splitlines() if line]
     figures = reconcile(args.url, run, round_id, accepted)
+    with server.access_log.open(encoding="utf-8") as access:
+        access.seek(access_from)
+        served = [line.split() for line in access.read().splitlines()]
+    path = "/api/testing/samples" if scenario == "single" else "/api/testing/samples/batch"
+    server_times = [float(fields[1]) for fields in served if len(fields) == 3 and fields[2] == path]
     outside = [row["latency"] for row in accepted if not (killed_at - 2 <= row["at"] <= back_at + 5)]
     latency = [row["latency"] for row in accepted]
     total = [row["total"] for row in accepted]
@@ -312,11 +330,17 @@ def run_scenario(args: argparse.Namespace, scenario: str, server: Server, config
             "p99": round(1000 * percentile(latency, 0.99), 1),
         },
         "until_accepted_ms_p99": round(1000 * percentile(total, 0.99), 1),
+        "server_ms": {  # gunicorn's access log: from the worker taking the request to its answer, every attempt
+            "requests": len(server_times),
+            "p50": round(1000 * percentile(server_times, 0.50), 1),
+            "p99": round(1000 * percentile(server_times, 0.99), 1),
+        },
         "retried_scans": sum(1 for row in accepted if row["attempts"] > 1),
         "mean_attempts": round(statistics.fmean(row["attempts"] for row in accepted), 3) if accepted else 0,
-        "locust_cpu_s": round(locust_cpu, 1),
+        "client": args.client,
+        "client_cpu_s": round(client_cpu, 1),
         **figures,
-        "locust_tail": output.decode(errors="replace").strip().splitlines()[-14:],
+        "client_tail": output.decode(errors="replace").strip().splitlines()[-14:],
     }
 
 
@@ -338,6 +362,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--client",
+        choices=["asyncio", "locust"],
+        default="asyncio",
+        help="the simulated devices: devices.py (asyncio + aiohttp) or locustfile.py (locust)",
+    )
     parser.add_argument("--json", help="write the figures here too")
     args = parser.parse_args()
 
@@ -353,11 +383,11 @@ def main() -> None:
         server.kill()
     load = os.getloadavg()
     for result in results:
-        tail = result.pop("locust_tail")
+        tail = result.pop("client_tail")
         print(json.dumps(result, indent=2))
         print("\n".join(tail))
     print(f"load average (1/5/15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
-    print(f"gunicorn: {args.workers} workers × {args.threads} threads; locust on the same machine")
+    print(f"gunicorn: {args.workers} workers × {args.threads} threads; {args.client} devices on the same machine")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 
