@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import sys
 import time
 from typing import Any
@@ -102,7 +103,8 @@ class Device:
         )
 
     async def single(self, until: float) -> None:
-        due = time.perf_counter() + (self.number % 1000) / 1000  # spread the devices over the first second
+        # Each device keeps its own phase within the second (seeded, uniform): 200 stations do not scan in step.
+        due = time.perf_counter() + random.Random(self.number).random()
         while due < until:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             scan = self.next_scan()
