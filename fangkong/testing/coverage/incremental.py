@@ -47,8 +47,8 @@ from django.db import connection, transaction
 from fangkong.engine.coverage import INPUT_SCHEMAS, RoundData
 from fangkong.testing.coverage import extract
 from fangkong.testing.coverage.extract import Watermark
-from fangkong.testing.coverage.models import CoverageChange, CoverageSnapshot
-from fangkong.testing.models import Sample, TestRound
+from fangkong.testing.coverage.models import CoverageChange, CoverageLogHorizon, CoverageSnapshot
+from fangkong.testing.models import RoundStatus, Sample, TestRound
 
 FORMAT = 1
 BIG_INPUTS = ("residents", "samples")
@@ -157,6 +157,8 @@ def _extract_changes(test_round: TestRound, snapshot: Snapshot) -> Extraction | 
         watermark = extract.read_watermark()
         if watermark.change_id < snapshot.watermark.change_id:
             return None  # the snapshot has seen changes this database does not have
+        if _pruned_past(snapshot.watermark):
+            return None  # the log no longer holds every change since this snapshot
         people, sampled = _changed_keys(test_round, snapshot.watermark)
         fresh = {
             "residents": _current_residents(test_round, people, snapshot.watermark),
@@ -188,6 +190,54 @@ def batched(table: pa.Table) -> pa.Table:
 
 
 # The change log
+
+
+def _pruned_past(seen: Watermark) -> bool:
+    """Whether `prune_change_log` may have deleted a row that a snapshot which saw ``seen`` still needs."""
+    horizon = CoverageLogHorizon.objects.filter(pk=1).values_list("change_id", "xact").first()
+    if horizon is None:
+        return False
+    change_id, xact = horizon
+    return change_id > seen.change_id or (connection.vendor == "postgresql" and xact > seen.pg_xmin)
+
+
+def _manifest_watermark(round_id: int) -> Watermark | None:
+    try:
+        path = Path(settings.COVERAGE_SNAPSHOT_DIR) / f"round-{round_id}" / "manifest.json"
+        manifest = json.loads(path.read_text())
+        return Watermark(int(manifest["watermark"]["change_id"]), manifest["watermark"]["pg_snapshot"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def prune_change_log() -> int:
+    """Delete the change-log rows that the snapshot of every round still sampling (planned or open) has already
+    seen, and return how many. The log grows by a row per sample — ~10^7 per city-wide round — and a warm run
+    only reads beyond its snapshot's watermark. The horizon recorded here guards the rest: a snapshot that saw
+    less than what was pruned (a closed round reopened, a first run that published after this read the
+    snapshots) is not trusted and its next run extracts everything — at worst slower, never wrong."""
+    live = TestRound.objects.exclude(status=RoundStatus.CLOSED).values_list("pk", flat=True)
+    marks = [mark for mark in (_manifest_watermark(round_id) for round_id in live) if mark is not None]
+    if not marks:
+        return 0
+    change_id = min(mark.change_id for mark in marks)
+    postgresql = connection.vendor == "postgresql"
+    xact = min(mark.pg_xmin for mark in marks) if postgresql else 0
+    log = connection.ops.quote_name(CoverageChange._meta.db_table)
+    with transaction.atomic():
+        horizon, _created = CoverageLogHorizon.objects.select_for_update().get_or_create(pk=1)
+        with connection.cursor() as cursor:
+            # rows every snapshot saw: below its id (strictly: the newest row a snapshot saw stays, so the log's
+            # highest id never falls below a watermark) and, on PostgreSQL, written by a transaction ended before it
+            if postgresql:
+                cursor.execute(f"DELETE FROM {log} WHERE id < %s AND xact < %s", [change_id, xact])  # noqa: S608
+            else:
+                cursor.execute(f"DELETE FROM {log} WHERE id < %s", [change_id])  # noqa: S608
+            deleted = cursor.rowcount
+        horizon.change_id = max(horizon.change_id, change_id)
+        horizon.xact = max(horizon.xact, xact)
+        horizon.save()
+    return int(deleted)
 
 
 def _logged(test_round: TestRound, since: Watermark, *, registry: bool) -> tuple[str, list[Any]]:

@@ -199,3 +199,16 @@ class CoverageSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id} {self.token}"
+
+
+class CoverageLogHorizon(models.Model):
+    """How far the change log has been pruned (`testing.coverage.incremental.prune_change_log`): every log row
+    with an id below ``change_id`` whose writing transaction is below ``xact`` (PostgreSQL; every such row on
+    SQLite) may be gone. One row. A snapshot that saw less than this is not trusted: its run extracts
+    everything again."""
+
+    change_id = models.BigIntegerField(default=0)
+    xact = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.change_id} {self.xact}"

@@ -315,6 +315,7 @@ def round_coverage_job(context: JobContext) -> dict[str, Any]:
     done = reconcile_round_coverage(
         test_round, by=creator, job=context.job, progress=lambda d, t, m: context.progress(d, t, m)
     )
+    incremental.prune_change_log()  # what every live round's snapshot has seen (after the run's commit)
     run = done.run
     return {
         "run": run.pk,

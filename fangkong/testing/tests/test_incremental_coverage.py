@@ -21,7 +21,7 @@ from fangkong.people.models import Person
 from fangkong.testing.coverage import extract, incremental
 from fangkong.testing.coverage.models import CoverageChange, CoverageSnapshot, UncoveredKind, UncoveredPerson
 from fangkong.testing.coverage.services import reconcile_round_coverage
-from fangkong.testing.models import Exemption, Sample, SamplePurpose, SamplingSite, TestRound, Tube
+from fangkong.testing.models import Exemption, RoundStatus, Sample, SamplePurpose, SamplingSite, TestRound, Tube
 
 START = dt.datetime(2022, 4, 2, 0, 0, tzinfo=dt.UTC)
 COMMUNITIES = ("a", "b", "c")  # a, b in county 410302; c in county 410303
@@ -319,6 +319,57 @@ def test_the_deltas_fold_into_a_new_base(world: dict[str, Any], monkeypatch: pyt
     cold_samples = extract.extract_round(test_round).samples
     assert isinstance(cold_samples, pa.Table)
     assert third.base["samples"].sort_by("person_id").equals(cold_samples.sort_by("person_id"))
+
+
+@pytest.mark.django_db(transaction=True)  # PostgreSQL prunes only what committed before a snapshot
+@pytest.mark.parametrize("seed", range(3))
+def test_pruning_keeps_every_change_a_live_snapshot_still_needs(world: dict[str, Any], seed: int) -> None:
+    """The log is pruned to what every live round's snapshot has seen: a round reconciled less often than the
+    others still finds all its changes, and its warm runs stay equal to cold ones."""
+    rng = random.Random(seed)
+    for test_round in world["rounds"]:
+        reconcile_round_coverage(test_round, by=None)
+    deleted = 0
+    for step in range(4):
+        for _ in range(rng.randint(2, 6)):
+            rng.choice(CHANGES)(rng, world)
+        behind = world["rounds"][1] if step % 2 == 0 else None  # skipped every other step: its snapshot lags
+        for test_round in world["rounds"]:
+            if test_round != behind:
+                done = reconcile_round_coverage(test_round, by=None)
+                assert done.run.timings["path"] == "warm"
+                _assert_equal(done.result, _cold(test_round))
+        deleted += incremental.prune_change_log()
+    assert deleted > 0
+    if connection.vendor != "postgresql":  # there, rows of transactions still open at a snapshot may stay
+        oldest = min(incremental._manifest_watermark(r.pk).change_id for r in world["rounds"])  # type: ignore[union-attr]
+        assert not CoverageChange.objects.filter(pk__lt=oldest).exists()
+    for test_round in world["rounds"]:
+        done = reconcile_round_coverage(test_round, by=None)
+        assert done.run.timings["path"] == "warm"
+        _assert_equal(done.result, _cold(test_round))
+
+
+@pytest.mark.django_db(transaction=True)  # PostgreSQL prunes only what committed before a snapshot
+def test_a_snapshot_older_than_the_pruned_log_is_not_used(world: dict[str, Any]) -> None:
+    """A closed round does not hold the log back; reopened, its snapshot predates what was pruned, so its next
+    run extracts everything instead of missing the pruned changes."""
+    city, county = world["rounds"]
+    for test_round in world["rounds"]:
+        reconcile_round_coverage(test_round, by=None)
+    TestRound.objects.filter(pk=county.pk).update(status=RoundStatus.CLOSED)
+    rng = random.Random(7)
+    for _ in range(6):
+        add_sample(rng, world)
+        move_person(rng, world)
+    reconcile_round_coverage(city, by=None)
+    assert incremental.prune_change_log() > 0
+    TestRound.objects.filter(pk=county.pk).update(status=RoundStatus.OPEN)
+    county.refresh_from_db()
+    done = reconcile_round_coverage(county, by=None)
+    assert done.run.timings["path"] == "cold"
+    _assert_equal(done.result, _cold(county))
+    assert reconcile_round_coverage(county, by=None).run.timings["path"] == "warm"
 
 
 def test_the_change_log_triggers_are_installed(db: None) -> None:
