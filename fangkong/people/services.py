@@ -588,14 +588,13 @@ def bulk_resolve_people(people: Sequence[BulkPerson], *, insert_batch: int = 200
     rows = []
     documents = []
     created_records: list[NewRecord] = []
-    stored_date: dict[Any, Any] = {}  # birth date → as stored; the backend asked once, not once per date
-    is_postgresql = bulk.is_postgresql()
+    stored_date: dict[Any, Any] = {}  # birth date → as stored, once per distinct date
     for pk, item in zip(ids, fresh.values(), strict=True):
         born, sex = (
             (item.birth_date, item.sex) if item.sex else birth_date_and_sex(item.document_kind, item.document_number)
         )
         if born not in stored_date:
-            stored_date[born] = born if born is None or is_postgresql else born.isoformat()  # as bulk.db_date
+            stored_date[born] = bulk.db_date(born)
         rows.append(
             (
                 pk,

@@ -53,15 +53,13 @@ class Router:
             paths = self._by_name[name]
             if len(paths) == 1:
                 return paths[0]  # a unique name wins whatever county prefers it: no county name to look for
-            for prefix in (county, None):
-                if prefix is None:
-                    if named_county is None:
-                        named_county = self.county_named_in(address)
-                    prefix = named_county
-                if prefix:
-                    inside = [p for p in paths if p.startswith(prefix)]
-                    if len(inside) == 1:
-                        return inside[0]
+            chosen = _single_under(paths, county)
+            if not chosen:
+                if named_county is None:
+                    named_county = self.county_named_in(address)
+                chosen = _single_under(paths, named_county)
+            if chosen:
+                return chosen
         return ""
 
     def county_named_in(self, address: str) -> str:
@@ -78,3 +76,11 @@ class Router:
         if len(self.home_path) >= 6 and self.home_path[:6] in self.county_paths:
             return self.home_path[:6]
         return self.city_path
+
+
+def _single_under(paths: list[str], prefix: str) -> str:
+    """The one path under ``prefix`` (a county), or '' when there is none, several, or no prefix."""
+    if not prefix:
+        return ""
+    inside = [path for path in paths if path.startswith(prefix)]
+    return inside[0] if len(inside) == 1 else ""

@@ -93,7 +93,11 @@ class PendingSnapshot:
 
 
 def snapshot_directory(test_round: TestRound) -> Path:
-    return Path(settings.COVERAGE_SNAPSHOT_DIR) / f"round-{test_round.pk}"
+    return _round_directory(test_round.pk)
+
+
+def _round_directory(round_id: int) -> Path:
+    return Path(settings.COVERAGE_SNAPSHOT_DIR) / f"round-{round_id}"
 
 
 def extract_round_incremental(test_round: TestRound, *, workers: int = 2) -> Extraction:
@@ -127,6 +131,7 @@ def load_snapshot(test_round: TestRound) -> Snapshot | None:
     directory = snapshot_directory(test_round)
     try:
         manifest = json.loads((directory / "manifest.json").read_text())
+        watermark = _watermark_of(manifest)
         if (
             manifest["format"] != FORMAT
             or manifest["round"] != test_round.pk
@@ -135,7 +140,6 @@ def load_snapshot(test_round: TestRound) -> Snapshot | None:
             return None
         files: dict[str, str] = manifest["files"]
         tables = {role: feather.read_table(directory / name, memory_map=True) for role, name in files.items()}
-        watermark = Watermark(int(manifest["watermark"]["change_id"]), manifest["watermark"]["pg_snapshot"])
         base = {name: tables[f"base-{name}"] for name in BIG_INPUTS}
         delta = {name: tables[f"delta-{name}"] for name in BIG_INPUTS}
         for name in BIG_INPUTS:
@@ -201,11 +205,14 @@ def _pruned_past(seen: Watermark) -> bool:
     return change_id > seen.change_id or (connection.vendor == "postgresql" and xact > seen.pg_xmin)
 
 
+def _watermark_of(manifest: dict[str, Any]) -> Watermark:
+    return Watermark(int(manifest["watermark"]["change_id"]), manifest["watermark"]["pg_snapshot"])
+
+
 def _manifest_watermark(round_id: int) -> Watermark | None:
+    """The watermark of the round's snapshot on disk (whether or not the database trusts it), or None."""
     try:
-        path = Path(settings.COVERAGE_SNAPSHOT_DIR) / f"round-{round_id}" / "manifest.json"
-        manifest = json.loads(path.read_text())
-        return Watermark(int(manifest["watermark"]["change_id"]), manifest["watermark"]["pg_snapshot"])
+        return _watermark_of(json.loads((_round_directory(round_id) / "manifest.json").read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -402,7 +409,7 @@ class WrittenSnapshot:
 def write_snapshot_files(pending: PendingSnapshot) -> WrittenSnapshot:
     """Write ``pending``'s new files under a new token (a cold run's base: ~300 MB, written while the store
     works in the database); nothing reads them until :func:`publish_snapshot`."""
-    directory = Path(settings.COVERAGE_SNAPSHOT_DIR) / f"round-{pending.round_id}"
+    directory = _round_directory(pending.round_id)
     directory.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     files = dict(pending.kept_files)
@@ -424,7 +431,7 @@ def publish_snapshot(written: WrittenSnapshot) -> str:
     files no longer named; return the token, which the caller records in the round's `CoverageSnapshot` row in
     the run's transaction — until that commits, the new files do not match the database and are not trusted."""
     pending = written.pending
-    directory = Path(settings.COVERAGE_SNAPSHOT_DIR) / f"round-{pending.round_id}"
+    directory = _round_directory(pending.round_id)
     manifest = {
         "format": FORMAT,
         "token": written.token,
