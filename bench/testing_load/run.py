@@ -151,7 +151,8 @@ def open_round(config: dict[str, Any], scenario: str) -> int:
 
 
 class Server:
-    def __init__(self, url: str, port: int, workers: int, threads: int) -> None:
+    def __init__(self, url: str, port: int, workers: int, threads: int, root: Path = ROOT) -> None:
+        self.root = root  # the checkout served (scan_cpu.py serves another commit's worktree beside this one)
         self.access_log = Path(tempfile.mkdtemp(prefix="fangkong-load-server-")) / "access.log"
         self.env = {
             **os.environ,
@@ -184,7 +185,7 @@ class Server:
 
     def start(self) -> float:
         started = time.perf_counter()
-        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, start_new_session=True)
+        self.process = subprocess.Popen(self.args, cwd=self.root, env=self.env, start_new_session=True)
         while True:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/testing/rounds", timeout=2)  # noqa: S310
