@@ -153,9 +153,14 @@ def load_snapshot(test_round: TestRound) -> Snapshot | None:
 def _extract_changes(test_round: TestRound, snapshot: Snapshot) -> Extraction | None:
     own_transaction = not connection.in_atomic_block  # else a caller's (a test's): its isolation stays
     with transaction.atomic():
-        if connection.vendor == "postgresql" and own_transaction:
+        if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                if own_transaction:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                # as the cold extraction's connections: the keys' rows are read by index (10^5 keys in an array
+                # were planned as a scan of the whole table at the default page cost), no JIT compilation
+                cursor.execute("SET LOCAL random_page_cost = 1.1")
+                cursor.execute("SET LOCAL jit = off")
         if not CoverageSnapshot.objects.filter(round=test_round, token=snapshot.token).exists():
             return None  # not the snapshot this database last recorded for the round
         watermark = extract.read_watermark()
@@ -163,10 +168,10 @@ def _extract_changes(test_round: TestRound, snapshot: Snapshot) -> Extraction | 
             return None  # the snapshot has seen changes this database does not have
         if _pruned_past(snapshot.watermark):
             return None  # the log no longer holds every change since this snapshot
-        people, sampled = _changed_keys(test_round, snapshot.watermark)
+        changes = read_changes(test_round, snapshot.watermark)
         fresh = {
-            "residents": _current_residents(test_round, people, snapshot.watermark),
-            "samples": _current_samples(test_round, sampled, snapshot.watermark),
+            "residents": _current_residents(test_round, changes.people),
+            "samples": _current_samples(test_round, changes),
         }
         small = extract.small_inputs(test_round)
     delta = {name: _merge_delta(snapshot.delta[name], fresh[name]) for name in BIG_INPUTS}
@@ -184,7 +189,7 @@ def _extract_changes(test_round: TestRound, snapshot: Snapshot) -> Extraction | 
     return Extraction(
         data=RoundData(**{name: batched(table) for name, table in merged.items()}, **small),
         pending=pending,
-        changed_keys=len(people) + len(sampled),
+        changed_keys=len(changes.people) + len(changes.sampled),
     )
 
 
@@ -247,54 +252,102 @@ def prune_change_log() -> int:
     return int(deleted)
 
 
-def _logged(test_round: TestRound, since: Watermark, *, registry: bool) -> tuple[str, list[Any]]:
-    """SQL for the person ids logged since ``since``: registry changes (``registry``) or this round's samples."""
+@dataclass(frozen=True)
+class LoggedChanges:
+    """What the change log holds for a round since a watermark: the people whose registry row changed, and the
+    people whose counted sample in the round may have changed — of these, the ones whose only logged change is
+    the insertion of a counted sample, with its time (their row is known without reading it back)."""
+
+    people: np.ndarray[Any, Any]
+    sampled: np.ndarray[Any, Any]
+    inserted: np.ndarray[Any, Any]  # a subset of ``sampled``
+    inserted_at: np.ndarray[Any, Any]  # microseconds since 1970, one per ``inserted``
+
+
+NO_TIME = -(1 << 63)  # a log row without a time (not an insertion): the key is read back
+
+
+def _logged(test_round: TestRound, since: Watermark) -> tuple[str, list[Any]]:
+    """SQL for the log rows (registry: 0 or 1, person_id, sampled_at) since ``since``: the registry's changes and
+    this round's samples'."""
     log = connection.ops.quote_name(CoverageChange._meta.db_table)
-    which, params = ("round_id IS NULL", []) if registry else ("round_id = %s", [test_round.pk])
+    columns = "CASE WHEN round_id IS NULL THEN 1 ELSE 0 END AS registry, person_id, sampled_at"
+    which, params = "(round_id IS NULL OR round_id = %s)", [test_round.pk]
     if connection.vendor != "postgresql":  # SQLite serialises writers: ids are in commit order
-        return f"SELECT person_id FROM {log} WHERE id > %s AND {which}", [since.change_id, *params]  # noqa: S608
+        return f"SELECT {columns} FROM {log} WHERE id > %s AND {which}", [since.change_id, *params]  # noqa: S608
     # later ids, and earlier ids of transactions the previous snapshot could not see (committed since) — as two
     # range reads (primary key; `xact` index): one condition with OR made PostgreSQL scan the whole log, which
-    # grows by a row per sample (0.3 s per read at 4 M rows, four reads per run)
+    # grows by a row per sample (0.3 s per read at 4 M rows)
     return (
-        f"SELECT person_id FROM {log} WHERE {which} AND id > %s"  # noqa: S608
-        f" UNION ALL SELECT person_id FROM {log} WHERE {which} AND id <= %s AND xact >= %s"  # noqa: S608
+        f"SELECT {columns} FROM {log} WHERE {which} AND id > %s"  # noqa: S608
+        f" UNION ALL SELECT {columns} FROM {log} WHERE {which} AND id <= %s AND xact >= %s"  # noqa: S608
         " AND NOT pg_visible_in_snapshot(xact::text::xid8, %s::pg_snapshot)",
         [*params, since.change_id, *params, since.change_id, since.pg_xmin, since.pg_snapshot],
     )
 
 
-def _changed_keys(test_round: TestRound, since: Watermark) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """The people whose registry row changed and the people whose samples in this round changed, since ``since``."""
-    keys = []
+def read_changes(test_round: TestRound, since: Watermark) -> LoggedChanges:
+    """The log's rows for ``test_round`` since ``since``, read once (on PostgreSQL packed by the server).
+
+    A sample key is known from the log alone when its one logged change is the insertion of a counted sample
+    (the log row carries its time, migration 0011): the database admits one counted sample per round and
+    person, and any later change of that row — deleted, moved to another person or round, flagged, retimed —
+    is logged as well, without a time, which sends the key back to be read. Every other key is read back."""
+    sql, params = _logged(test_round, since)
     with connection.cursor() as cursor:
-        for registry in (True, False):
-            sql, params = _logged(test_round, since, registry=registry)
-            if connection.vendor == "postgresql":  # packed by the server: ~10^5 ids in one value
-                cursor.execute(f"SELECT string_agg(int8send(person_id), ''::bytea) FROM ({sql}) AS logged", params)  # noqa: S608
-                data = cursor.fetchone()[0]
-                found = np.frombuffer(bytes(data or b""), dtype=">i8").astype(np.int64)
-            else:
-                cursor.execute(sql, params)
-                found = np.array([person for (person,) in cursor.fetchall()], dtype=np.int64)
-            keys.append(np.unique(found))
-    return keys[0], keys[1]
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT registry, string_agg(int8send(person_id)"  # noqa: S608 - the log's SQL, from constants
+                " || COALESCE(timestamptz_send(sampled_at), '\\x8000000000000000'::bytea), ''::bytea)"
+                f" FROM ({sql}) AS logged GROUP BY registry",
+                params,
+            )
+            packed = {registry: bytes(data or b"") for registry, data in cursor.fetchall()}
+            rows = {}
+            for registry in (0, 1):
+                raw = np.frombuffer(packed.get(registry, b""), dtype=np.dtype([("person", ">i8"), ("at", ">i8")]))
+                at = raw["at"].astype(np.int64)
+                rows[registry] = (
+                    raw["person"].astype(np.int64),
+                    np.where(at == NO_TIME, NO_TIME, at + extract.PG_EPOCH_US),
+                )
+        else:
+            cursor.execute(sql, params)
+            fetched = cursor.fetchall()
+            rows = {
+                registry: (
+                    np.array([person for flag, person, _ in fetched if flag == registry], dtype=np.int64),
+                    np.array(
+                        [NO_TIME if at is None else extract._micros(at) for flag, _, at in fetched if flag == registry],
+                        dtype=np.int64,
+                    ),
+                )
+                for registry in (0, 1)
+            }
+    people = np.unique(rows[1][0])
+    persons, times = rows[0]
+    sampled, first, counts = np.unique(persons, return_index=True, return_counts=True)
+    known = (counts == 1) & (times[first] != NO_TIME)
+    return LoggedChanges(people=people, sampled=sampled, inserted=sampled[known], inserted_at=times[first][known])
 
 
-def _current_residents(test_round: TestRound, people: np.ndarray[Any, Any], since: Watermark) -> pa.Table:
+def _current_residents(test_round: TestRound, people: np.ndarray[Any, Any]) -> pa.Table:
     """(person_id, division) for each of ``people``: their home's code if they live in the area and are not
     merged away, else null."""
     query = extract.round_queries(test_round)[0]
-    found = _rows_for_keys(query, extract._q("id"), people, _logged(test_round, since, registry=True))
+    found = _rows_for_keys(query, extract._q("id"), people)
     return _keyed(people, found, "division", pa.int64())
 
 
-def _current_samples(test_round: TestRound, sampled: np.ndarray[Any, Any], since: Watermark) -> pa.Table:
-    """(person_id, sampled_at) for each of ``sampled``: their sample of the round if any, else null."""
+def _current_samples(test_round: TestRound, changes: LoggedChanges) -> pa.Table:
+    """(person_id, sampled_at) for each of the changed sample keys: their counted sample of the round if any,
+    else null — from the log for the keys it gives, read back for the others."""
     query = extract.round_queries(test_round)[1]
     person = extract._q(extract._column(Sample, "person"))
-    found = _rows_for_keys(query, person, sampled, _logged(test_round, since, registry=False))
-    return _keyed(sampled, found, "sampled_at", pa.timestamp("us", tz="UTC"))
+    unknown = np.setdiff1d(changes.sampled, changes.inserted, assume_unique=True)
+    found_keys, found_values = _rows_for_keys(query, person, unknown)
+    found = (np.concatenate([changes.inserted, found_keys]), np.concatenate([changes.inserted_at, found_values]))
+    return _keyed(changes.sampled, found, "sampled_at", pa.timestamp("us", tz="UTC"))
 
 
 def _keyed(
@@ -313,12 +366,11 @@ def _keyed(
 
 
 def _rows_for_keys(
-    query: extract.BigQuery, key: str, keys: np.ndarray[Any, Any], logged: tuple[str, list[Any]]
+    query: extract.BigQuery, key: str, keys: np.ndarray[Any, Any]
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """The (key, value) rows of ``query`` (two BIGINT columns, or a BIGINT and a time) whose ``key`` is one of
-    ``keys`` — on PostgreSQL those the ``logged`` subquery names (the same set, read in the same snapshot,
-    without sending 10^5 ids back), packed by the server into one ``bytea`` as the cold extraction reads;
-    elsewhere through a cursor in chunks. Times come back as microseconds since 1970."""
+    ``keys`` — on PostgreSQL as one array parameter, packed by the server into one ``bytea`` as the cold
+    extraction reads; elsewhere through a cursor in chunks. Times come back as microseconds since 1970."""
     (_, first), (second_name, second) = query.columns
     is_time = second_name in query.timestamps
     if len(keys) == 0:
@@ -328,8 +380,8 @@ def _rows_for_keys(
             send = f"timestamptz_send({second})" if is_time else f"int8send({second})"
             cursor.execute(
                 f"SELECT string_agg(int8send({first}) || {send}, ''::bytea) FROM {extract._q(query.table)}"  # noqa: S608
-                f" WHERE {query.where} AND {key} IN ({logged[0]})",
-                [*query.params, *logged[1]],
+                f" WHERE {query.where} AND {key} = ANY(%s::bigint[])",
+                [*query.params, keys.tolist()],
             )
             data = cursor.fetchone()[0]
             raw = np.frombuffer(bytes(data or b""), dtype=np.dtype([("key", ">i8"), ("value", ">i8")]))

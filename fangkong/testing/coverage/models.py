@@ -170,17 +170,22 @@ class CoverageChange(models.Model):
     """A registry or sample row whose change a round's incremental extraction must read again.
 
     Written by the database itself — triggers on ``people_person`` (a person inserted or deleted, their home
-    or ``merged_into`` changed) and on ``testing_sample`` (inserted, deleted, or its person, round, purpose,
-    duplicate flag or time changed), migration 0009 — so that every writer is covered: services, bulk imports,
-    the admin, raw SQL. A row names a key only; the extraction reads the key's current rows, so reading a
-    change twice is harmless and only a missed change could be wrong. ``xact`` is the writer's PostgreSQL
-    transaction id (``pg_current_xact_id()``): ids are taken in insertion order but become visible in commit
-    order, so a reader asks for the rows its previous snapshot could not see, not only for higher ids.
+    or ``merged_into`` changed) and on ``testing_sample`` (a counted sample inserted — purpose round, not a
+    second swab —, any sample deleted, or its person, round, purpose, duplicate flag or time changed),
+    migrations 0009 and 0011 — so that every writer is covered: services, bulk imports, the admin, raw SQL. A
+    row names a key; the extraction reads the key's current rows, so reading a change twice is harmless and
+    only a missed change could be wrong. The one exception: a sample key whose only logged change is the
+    insertion of a counted sample has that row now, and the row carries its time (``sampled_at``), so it is
+    not read back (any later change of the sample is logged too, without a time). ``xact`` is the writer's
+    PostgreSQL transaction id (``pg_current_xact_id()``): ids are taken in insertion order but become visible
+    in commit order, so a reader asks for the rows its previous snapshot could not see, not only for higher ids.
     """
 
     person_id = models.BigIntegerField(_("person"))
     round_id = models.BigIntegerField(_("round"), null=True, blank=True)  # NULL: the person's registry row
     xact = models.BigIntegerField(null=True, blank=True)  # the writing transaction (PostgreSQL only)
+    # set when the row logs the insertion of a counted sample (purpose round, not a second swab): its time
+    sampled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:  # internal rows, shown nowhere: no verbose names to translate
         indexes = [models.Index(fields=["xact"], name="coverage_change_xact_idx")]

@@ -384,15 +384,94 @@ def test_the_change_log_triggers_are_installed(db: None) -> None:
 
 
 def test_changes_are_logged_by_the_database(world: dict[str, Any]) -> None:
+    """Registry changes that move a resident, and every change that can alter a round's counted samples: an
+    insertion with its time (a warm run need not read it back), deletes and updates without one. A retest or a
+    second swab changes nobody's coverage and is not logged."""
     before = max(CoverageChange.objects.values_list("pk", flat=True), default=0)
     person = Person.objects.filter(merged_into=None).first()
     assert person is not None
+    test_round = world["rounds"][0]
+    assert not Sample.objects.filter(round=test_round, person=person).exists()
     Person.objects.filter(pk=person.pk).update(name="只改名字")  # not watched
     assert not CoverageChange.objects.filter(pk__gt=before).exists()
     Person.objects.filter(pk=person.pk).update(home_division=world["tree"]["c"])
-    _sample(world, world["rounds"][0], person, minutes=1, purpose=SamplePurpose.RETEST)
-    logged = list(CoverageChange.objects.filter(pk__gt=before).order_by("pk").values_list("person_id", "round_id"))
-    assert logged == [(person.pk, None), (person.pk, world["rounds"][0].pk)]
+    _sample(world, test_round, person, minutes=1, purpose=SamplePurpose.RETEST)
+    counted = _sample(world, test_round, person, minutes=2)
+    _sample(world, test_round, person, minutes=3, is_duplicate=True)
+    Sample.objects.filter(pk=counted.pk).update(sampled_at=START + dt.timedelta(minutes=4))
+    counted.delete()
+    logged = list(
+        CoverageChange.objects.filter(pk__gt=before).order_by("pk").values_list("person_id", "round_id", "sampled_at")
+    )
+    assert logged == [
+        (person.pk, None, None),
+        (person.pk, test_round.pk, START + dt.timedelta(minutes=2)),
+        (person.pk, test_round.pk, None),  # the update: old and new key
+        (person.pk, test_round.pk, None),
+        (person.pk, test_round.pk, None),  # the delete
+    ]
+
+
+def _delete(sample: Sample, world: dict[str, Any]) -> None:
+    sample.delete()
+
+
+def _retime(sample: Sample, world: dict[str, Any]) -> None:
+    Sample.objects.filter(pk=sample.pk).update(sampled_at=START + dt.timedelta(hours=9))
+
+
+def _flag(sample: Sample, world: dict[str, Any]) -> None:
+    sample.is_duplicate = True
+    sample.save()
+
+
+def _give_away(sample: Sample, world: dict[str, Any]) -> None:
+    other = _unsampled(random.Random(5), sample.round)
+    assert other is not None
+    Sample.objects.filter(pk=sample.pk).update(person=other)
+
+
+def _to_retest(sample: Sample, world: dict[str, Any]) -> None:
+    Sample.objects.filter(pk=sample.pk).update(purpose=SamplePurpose.RETEST)
+
+
+def _to_other_round(sample: Sample, world: dict[str, Any]) -> None:
+    Sample.objects.filter(pk=sample.pk).update(round=world["rounds"][1])
+
+
+def _delete_and_sample_again(sample: Sample, world: dict[str, Any]) -> None:
+    sample.delete()
+    _sample(world, sample.round, sample.person, minutes=500)
+
+
+@pytest.mark.parametrize(
+    "change_again",
+    [_delete, _retime, _flag, _give_away, _to_retest, _to_other_round, _delete_and_sample_again],
+    ids=lambda change: change.__name__.strip("_"),
+)
+@pytest.mark.parametrize("between_runs", [False, True], ids=["same-run", "next-run"])
+def test_an_inserted_sample_changed_again_is_read_back(
+    world: dict[str, Any], change_again: Callable[..., None], between_runs: bool
+) -> None:
+    """The log gives an inserted sample's time, so a warm run takes it from there — unless the same key changed
+    again since its snapshot: the sample deleted, retimed, flagged, given to another person, made a retest,
+    moved to another round, or deleted and replaced. Each of those must be read back (between the same two
+    runs as the insertion, or in the next run's window), and the run still equals a cold one."""
+    test_round = world["rounds"][0]
+    reconcile_round_coverage(test_round, by=None)
+    person = _unsampled(random.Random(6), test_round)
+    assert person is not None
+    sample = _sample(world, test_round, person, minutes=30)
+    if between_runs:
+        done = reconcile_round_coverage(test_round, by=None)
+        assert done.run.timings["path"] == "warm"
+        assert person.pk not in done.result.untested["person_id"].to_pylist()
+        _assert_equal(done.result, _cold(test_round))
+    change_again(sample, world)
+    done = reconcile_round_coverage(test_round, by=None)
+    assert done.run.timings["path"] == "warm"
+    _assert_equal(done.result, _cold(test_round))
+    _assert_stored(test_round, done.result)
 
 
 @pytest.mark.postgres_only
@@ -420,4 +499,37 @@ def test_a_change_committed_after_a_newer_one_is_read(world: dict[str, Any]) -> 
     assert done.run.timings["path"] == "warm"
     # the deleted sample's person (not exempt in this round but person 0) is untested again
     assert early.person_id in done.result.untested["person_id"].to_pylist()
+    _assert_equal(done.result, _cold(test_round))
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_sample_inserted_before_a_newer_change_and_committed_after_it_is_read(world: dict[str, Any]) -> None:
+    """The same for an insertion, which the log carries with its time: committed after a run has seen a later
+    id, it is still taken (with that time) by the next run."""
+    import psycopg
+
+    test_round = world["rounds"][0]
+    reconcile_round_coverage(test_round, by=None)
+    person = _unsampled(random.Random(8), test_round)
+    assert person is not None
+    tube = world["tubes"][test_round.pk]
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as other:
+        other.execute(  # logged with its time, not committed
+            "INSERT INTO testing_sample (purpose, is_duplicate, sampled_at, device_id, idempotency_key, recorded_at,"
+            " division_path, person_id, site_id, round_id, tube_id)"
+            " VALUES ('round', false, %s, '', '', now(), %s, %s, %s, %s, %s)",
+            [START + dt.timedelta(hours=7), tube.division_id, person.pk, world["site"].pk, test_round.pk, tube.pk],
+        )
+        retime_sample(random.Random(9), world)  # logged after it, committed
+        done = reconcile_round_coverage(test_round, by=None)
+        assert done.run.timings["path"] == "warm"
+        _assert_equal(done.result, _cold(test_round))
+        other.commit()
+    done = reconcile_round_coverage(test_round, by=None)
+    assert done.run.timings["path"] == "warm"
+    assert person.pk not in done.result.untested["person_id"].to_pylist()
     _assert_equal(done.result, _cold(test_round))
