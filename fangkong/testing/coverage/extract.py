@@ -148,8 +148,6 @@ def extract_round_with_watermark(test_round: TestRound, *, workers: int = 2) -> 
 
 
 def small_inputs(test_round: TestRound) -> dict[str, pa.Table]:
-    # no ordering: the models' default orderings would sort 100,000 exemptions for nothing
-    exemptions = list(Exemption.objects.filter(round=test_round).order_by().values_list("person_id", "reason"))
     positive_tubes = TubeResult.objects.filter(tube__round=test_round, result=ResultValue.POSITIVE).values("tube_id")
     pools = list(
         # every swab in a positive tube, a flagged second swab too: its person must be recalled all the same
@@ -163,10 +161,31 @@ def small_inputs(test_round: TestRound) -> dict[str, pa.Table]:
         if len(path) >= COUNTY_WIDTH
     ]
     return {
-        "exemptions": _table("exemptions", exemptions),
+        "exemptions": _exemptions(test_round),
         "positive_pools": _table("positive_pools", pools),
         "areas": _table("areas", areas),
     }
+
+
+def _exemptions(test_round: TestRound) -> pa.Table:
+    """The round's exemptions (~10^5 in a city): on PostgreSQL packed by the server, one run of person ids per
+    reason, as the residents per division (0.17 s as 10^5 ORM rows in the benchmark)."""
+    if connection.vendor != "postgresql":
+        # no ordering: the models' default orderings would sort 100,000 exemptions for nothing
+        rows = Exemption.objects.filter(round=test_round).order_by().values_list("person_id", "reason")
+        return _table("exemptions", list(rows))
+    person, reason = _q(_column(Exemption, "person")), _q(_column(Exemption, "reason"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {reason}, string_agg(int8send({person}), ''::bytea) FROM {_q(Exemption._meta.db_table)}"  # noqa: S608
+            f" WHERE {_q(_column(Exemption, 'round'))} = %s GROUP BY {reason}",
+            [test_round.pk],
+        )
+        runs = [(str(name), bytes(data)) for name, data in cursor.fetchall()]
+    ids = np.frombuffer(b"".join(data for _, data in runs), dtype=">i8").astype(np.int64)
+    which = np.repeat(np.arange(len(runs), dtype=np.int64), [len(data) // 8 for _, data in runs])
+    reasons = pa.array([name for name, _ in runs], pa.string()).take(pa.array(which, pa.int64()))
+    return pa.table({"person_id": pa.array(ids, pa.int64()), "reason": reasons}, schema=INPUT_SCHEMAS["exemptions"])
 
 
 def _table(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from fangkong.core.models import AuditEntry, Organization, OrganizationKind
 from fangkong.core.roles import Role
+from fangkong.engine.coverage import INPUT_SCHEMAS
 from fangkong.testing.coverage import extract, selectors
 from fangkong.testing.coverage.models import CommunityCoverage, RoundCoverageRun, UncoveredKind, UncoveredPerson
 from fangkong.testing.coverage.services import reconcile_round_coverage, start_round_coverage
@@ -108,12 +109,16 @@ def test_extraction_reads_the_round_only(world: dict[str, Any]) -> None:
     tables = typing.cast(dict[str, pa.Table], data)
     assert tables["residents"].num_rows == 12
     assert tables["samples"].num_rows == 6  # the duplicate is left out
-    assert sorted(str(reason) for reason in tables["exemptions"]["reason"].to_pylist()) == [
-        "away",
-        "bedridden",
-        "infant",
-        "other",
-    ]
+    people = world["people"]
+    assert sorted((row["person_id"], row["reason"]) for row in tables["exemptions"].to_pylist()) == sorted(
+        [
+            (people["a"][4].pk, "bedridden"),
+            (people["a"][5].pk, "infant"),
+            (people["b"][1].pk, "away"),
+            (people["c"][1].pk, "other"),
+        ]
+    )
+    assert tables["exemptions"].schema == INPUT_SCHEMAS["exemptions"]
     assert set(tables["areas"]["county"].to_pylist()) == {410302, 410303}
     sampled = tables["samples"].to_pylist()
     c0 = next(row for row in sampled if row["person_id"] == world["people"]["c"][0].pk)
