@@ -26,6 +26,8 @@ from django.db import connection, models
 from django.utils import timezone
 
 SQLITE_CACHE_KIB = 512 * 1024
+SQLITE_CACHE_MAX_KIB = 4 * 1024 * 1024  # a bigger load spills to the write-ahead log beyond this, as before
+CACHE_KIB_PER_ROW = 3  # a list row dirties ~2.5 KiB across its six tables and their indexes
 REBUILD_INDEXES_FROM = 50_000  # rows, and at least as many as the table holds
 
 
@@ -167,22 +169,124 @@ def insert_rows(
             literals, rows = [], (row + extra for row in rows)
         placeholders = ", ".join(["%s"] * (len(columns) - len(literals)) + cast(list[str], literals))
         statement = f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})"  # noqa: S608 - model names
-        cursor.execute("PRAGMA cache_size")
-        cache_size = cursor.fetchone()[0]
-        # Index pages of a table growing by a million rows do not fit SQLite's default 2 MB page cache; the
-        # inserts then thrash it. A bigger cache for the duration of the insert, given back afterwards.
-        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
-        rebuild = _sqlite_indexes_to_rebuild(cursor, model, rows_hint)
-        for name, _sql in rebuild:
-            cursor.execute(f"DROP INDEX {quoted(name)}")
-        try:
+        with _sqlite_large_insert(cursor, model, rows_hint):
             cursor.executemany(statement, cast(Any, rows))  # any iterable: sqlite3 reads it row by row
             count = int(max(cursor.rowcount, 0))
-            for _name, sql in rebuild:
-                cursor.execute(sql)
-        finally:
-            cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
     return count
+
+
+def insert_select(
+    model: type[models.Model],
+    fields: Sequence[str],
+    select: str,
+    params: Sequence[Any],
+    *,
+    constants: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    expected: int | None = None,
+) -> int:
+    """Insert into `model`'s table the rows of `select` — an SQL query whose columns are the values of `fields`,
+    in order, taken from columns already in the database — without a Python step per row: for rows the
+    database can derive from rows written earlier in the transaction (a person's document from the person row,
+    an entry's first event from the entry). `constants` (by attname, Python values) are the same on every row;
+    the other columns get their defaults as in `insert_rows`. `expected` (the row count, when known) lets
+    SQLite rebuild the table's indexes after a large insert. Returns the number of rows. Call inside a
+    transaction."""
+    _require_transaction()
+    by_name = {field.attname: field for field in model._meta.concrete_fields}
+    constants = constants or {}
+    unknown = [name for name in [*fields, *constants] if name not in by_name]
+    if unknown:
+        raise BulkWriteError(f"{model.__name__} has no column {unknown[0]}")
+    named = [*fields, *constants]
+    extra_columns, extra = _defaults(model, named, now or timezone.now())
+    fixed_columns = [_column(by_name[name]) for name in constants] + extra_columns
+    fixed = [by_name[name].get_db_prep_save(value, connection) for name, value in constants.items()] + list(extra)
+    quoted = connection.ops.quote_name
+    columns = ", ".join(quoted(column) for column in [_column(by_name[name]) for name in fields] + fixed_columns)
+    if is_postgresql():  # typed: an untyped NULL or text parameter would not go into a bigint or timestamp column
+        types = {_column(field): field.cast_db_type(connection) for field in model._meta.concrete_fields}
+        placeholders = "".join(f", CAST(%s AS {types[column]})" for column in fixed_columns)
+    else:
+        placeholders = "".join(", %s" for _ in fixed_columns)
+    statement = (
+        f"INSERT INTO {quoted(model._meta.db_table)} ({columns})"  # noqa: S608 - model names; values are params
+        f" SELECT derived.*{placeholders} FROM ({select}) AS derived"
+    )
+    with connection.cursor() as cursor:
+        if is_postgresql():
+            cursor.execute(statement, [*fixed, *params])
+            return int(max(cursor.rowcount, 0))
+        with _sqlite_large_insert(cursor, model, expected):
+            cursor.execute(statement, [*fixed, *params])
+            count = int(max(cursor.rowcount, 0))  # before the index rebuild's statements reset it
+        return count
+
+
+def id_block_condition(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """SQL matching `column` against `ids` (as `allocate_ids` returns them): a range when they form one block
+    (always on SQLite), else one array parameter on PostgreSQL or a JSON array on SQLite."""
+    if not ids:
+        return "1 = 0", []
+    if ids[-1] - ids[0] + 1 == len(ids) and all(b == a + 1 for a, b in zip(ids, ids[1:], strict=False)):
+        return f"{column} BETWEEN %s AND %s", [ids[0], ids[-1]]
+    if is_postgresql():
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))]  # noqa: S608 - a column name
+
+
+@contextmanager
+def _sqlite_large_insert(cursor: Any, model: type[models.Model], rows: int | None) -> Iterator[None]:
+    """Around one large SQLite insert: a page cache of at least `SQLITE_CACHE_KIB` (index pages of a table
+    growing by a million rows do not fit SQLite's default 2 MB; the inserts then thrash it), and the table's
+    indexes dropped before and built again after when `_sqlite_indexes_to_rebuild` says so."""
+    quoted = connection.ops.quote_name
+    with sqlite_page_cache(SQLITE_CACHE_KIB):
+        rebuild = _sqlite_indexes_to_rebuild(cursor, model, rows)
+        for name, _sql in rebuild:
+            cursor.execute(f"DROP INDEX {quoted(name)}")
+        yield
+        for _name, sql in rebuild:
+            cursor.execute(sql)
+
+
+def _cache_kib(cursor: Any, setting: int) -> int:
+    """`PRAGMA cache_size` in KiB (negative: KiB already; positive: pages)."""
+    if setting < 0:
+        return -setting
+    cursor.execute("PRAGMA page_size")
+    return setting * int(cursor.fetchone()[0]) // 1024
+
+
+@contextmanager
+def sqlite_page_cache(kib: int) -> Iterator[None]:
+    """SQLite's page cache raised to at least `kib` KiB for the duration (never lowered), then given back.
+    A no-op on other databases."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        raised = kib > _cache_kib(cursor, before)
+        if raised:
+            cursor.execute(f"PRAGMA cache_size = {-int(kib)}")
+        try:
+            yield
+        finally:
+            if raised:
+                cursor.execute(f"PRAGMA cache_size = {before}")
+
+
+@contextmanager
+def large_write(rows: int) -> Iterator[None]:
+    """Around a transaction's bulk writes of about `rows` rows per table: on SQLite, a page cache sized for the
+    whole load (`CACHE_KIB_PER_ROW` each, between `SQLITE_CACHE_KIB` and `SQLITE_CACHE_MAX_KIB`) until the
+    caller leaves, so that the pages a million-row load dirties stay in memory and go to the write-ahead log
+    once, at commit, instead of being spilled to it and written again as each table grows. Wrap the whole
+    transaction in it, so that the cache is given back after the commit (a no-op on other databases)."""
+    with sqlite_page_cache(max(SQLITE_CACHE_KIB, min(rows * CACHE_KIB_PER_ROW, SQLITE_CACHE_MAX_KIB))):
+        yield
 
 
 def _sqlite_literal(value: Any) -> str | None:

@@ -586,7 +586,7 @@ def bulk_resolve_people(people: Sequence[BulkPerson], *, insert_batch: int = 200
     ids = bulk.allocate_ids(Person, len(fresh))
     now = timezone.now()
     rows = []
-    documents = []
+    documents = 0
     created_records: list[NewRecord] = []
     stored_date: dict[Any, Any] = {}  # birth date → as stored, once per distinct date
     for pk, item in zip(ids, fresh.values(), strict=True):
@@ -614,11 +614,22 @@ def bulk_resolve_people(people: Sequence[BulkPerson], *, insert_batch: int = 200
         home_of[pk] = item.home_division
         if item.phone:
             created_records.append((pk, item.name, item.phone, item.document_kind, item.document_number))
-        if item.document_number:
-            documents.append((pk, item.document_kind, item.document_number))
+        documents += bool(item.document_number)
     bulk.insert_rows(Person, _PERSON_COLUMNS, rows, now=now)
     del rows
-    bulk.insert_rows(PersonDocument, ("person_id", "kind", "number"), documents, now=now)
+    # Each new person's document, as written on the person row: derived in the database, no row through Python.
+    quoted = connection.ops.quote_name
+    created, created_params = bulk.id_block_condition(quoted("id"), ids)
+    bulk.insert_select(
+        PersonDocument,
+        ("person_id", "kind", "number"),
+        f"SELECT {quoted('id')}, {quoted('primary_document_kind')}, {quoted('primary_document_number')}"  # noqa: S608
+        f" FROM {quoted(Person._meta.db_table)} WHERE {created} AND {quoted('primary_document_number')} <> ''"
+        f" ORDER BY {quoted('id')}",
+        created_params,
+        now=now,
+        expected=documents,
+    )
     return BulkResolution(
         person_of=person_of,
         home_of=home_of,
@@ -643,6 +654,21 @@ def bulk_add_sources(
             for person_id, reference, data in items
         ),
         expected=len(items),
+    )
+
+
+def bulk_add_sources_from(select: str, params: Sequence[Any], *, by: User | None, expected: int) -> int:
+    """Provenance rows derived in the database: `select` yields (person id, source, reference, data) — e.g.
+    from a ledger's rows written earlier in the transaction, which hold the same masked row — with no Python
+    step per row. `expected` is the row count. Call inside a transaction."""
+    actor = by.pk if by is not None and by.pk else None
+    return bulk.insert_select(
+        PersonSource,
+        ("person_id", "source", "reference", "data"),
+        select,
+        params,
+        constants={"recorded_by_id": actor},
+        expected=expected,
     )
 
 

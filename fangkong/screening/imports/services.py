@@ -384,7 +384,7 @@ def _import_list(
             details=errors,
         )
     report(0, total, str(_("writing (one transaction: the page shows the result when it commits)")))
-    with transaction.atomic():
+    with bulk.large_write(len(valid)), transaction.atomic():
         locked = ListImport.objects.select_for_update().get(pk=list_import.pk)
         if is_imported(locked) or _imported_elsewhere(locked.source, locked.sha256):
             raise _already_imported(locked)

@@ -3,14 +3,16 @@
 The registry side goes through `people.services` (bulk_resolve_people: documents resolved in batches
 against PersonDocument, following merges, phone-only rows by name and mobile, missing people created with
 their documents; bulk_queue_possible_matches: new records with the name and mobile of another record but
-no shared document go to the merge queue, as with register_person; bulk_add_sources: one provenance row
-per list row). The ledger side is written here, since
+no shared document go to the merge queue, as with register_person; bulk_add_sources_from: one provenance
+row per list row, derived from its report). The ledger side is written here, since
 screening owns it: people not yet in the pool get one entry each (the constraint
 `pool_one_open_entry_per_person` holds: people already open only get the report and, where new, the
 reason) with its 'listed' event, and every row a RiskReport (reference `<sha256[:16]>:<row>`). Deadlines
 and edition come from `screening.services.entry_terms`, as for `list_person`. The tables are written with
 `core.bulk` — ids allocated up front inside the transaction, plain tuples through `executemany` on SQLite and
-`COPY` on PostgreSQL, no model instances — so a million rows write in seconds, not minutes.
+`COPY` on PostgreSQL, no model instances — and the rows that follow from rows already written (a person's
+document, an entry's first event, a report's provenance row) are derived by the database (`insert_select`)
+without a Python step per row.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+from django.db import connection
+
 from fangkong.core import bulk
 from fangkong.core.models import User
-from fangkong.people.services import bulk_add_sources, bulk_queue_possible_matches, bulk_resolve_people
+from fangkong.people.services import bulk_add_sources_from, bulk_queue_possible_matches, bulk_resolve_people
 from fangkong.screening.imports.validation import ValidRow
 from fangkong.screening.models import OPEN_STATES, ListImport, LoopState, PoolEntry, PoolEvent, RiskReport
 from fangkong.screening.services import entry_terms
@@ -72,11 +76,6 @@ def write_rows(
     )
     row_person = [person_of[row.person.key] for row in rows]
     progress(total, steps)
-    bulk_add_sources(
-        [(person, f"{prefix}{row.row}", row.masked_json) for person, row in zip(row_person, rows, strict=True)],
-        source=source,
-        by=by,
-    )
     progress(total * 2, steps)
 
     # 2. The pool: people already open keep their entry; the others get one new entry each. People this import
@@ -122,10 +121,16 @@ def write_rows(
         )
     bulk.insert_rows(PoolEntry, ENTRY_COLUMNS, entries, now=now)
     del entries
-    bulk.insert_rows(
+    # Each new entry's 'listed' event, derived in the database from the entries just written.
+    quoted = connection.ops.quote_name
+    new_entries, new_entry_params = bulk.id_block_condition(quoted("id"), entry_ids)
+    bulk.insert_select(
         PoolEvent,
-        ("entry_id", "kind", "to_state", "note", "by_id"),
-        ((entry_id, "listed", LoopState.LISTED, source, actor) for entry_id in entry_ids),
+        ("entry_id",),
+        f"SELECT {quoted('id')} FROM {quoted(PoolEntry._meta.db_table)} WHERE {new_entries}"  # noqa: S608
+        f" ORDER BY {quoted('id')}",
+        new_entry_params,
+        constants={"kind": "listed", "to_state": LoopState.LISTED, "note": source, "by_id": actor},
         now=now,
         expected=len(entry_ids),
     )
@@ -135,17 +140,20 @@ def write_rows(
     PoolEntry.objects.bulk_update(extended, ["reasons"], batch_size=INSERT_BATCH)
     progress(total * 3, steps)
 
-    # 3. One report per row on the ledger (the row as the source saw it, and the import).
+    # 3. One report per row on the ledger (the row as the source saw it, and the import), and from each report
+    # the person's provenance row (the same masked row without the import), derived in the database.
     import_tail = f', "import": {list_import.pk}}}'
     arrived: dict[datetime | None, Any] = {}
     for row in rows:
         if row.arrived_at not in arrived:
             arrived[row.arrived_at] = bulk.db_datetime(row.arrived_at)
+    report_ids = bulk.allocate_ids(RiskReport, total)
     bulk.insert_rows(
         RiskReport,
-        ("entry_id", "source", "reference", "reason", "origin_code", "origin_name", "arrived_at", "data"),
+        ("id", "entry_id", "source", "reference", "reason", "origin_code", "origin_name", "arrived_at", "data"),
         (
             (
+                report_id,
                 entry_of[person],
                 source,
                 f"{prefix}{row.row}",
@@ -155,9 +163,24 @@ def write_rows(
                 arrived[row.arrived_at],
                 row.masked_json[:-1] + import_tail,  # == db_json({**row.masked(), "import": list_import.pk})
             )
-            for person, row in zip(row_person, rows, strict=True)
+            for report_id, person, row in zip(report_ids, row_person, rows, strict=True)
         ),
         now=now,
+        expected=total,
+    )
+    new_reports, report_params = bulk.id_block_condition(f"report.{quoted('id')}", report_ids)
+    data_without_import = (
+        f"report.{quoted('data')} - 'import'"
+        if connection.vendor == "postgresql"
+        else f"json_remove(report.{quoted('data')}, '$.import')"
+    )
+    bulk_add_sources_from(
+        f"SELECT entry.{quoted('person_id')}, report.{quoted('source')}, report.{quoted('reference')},"  # noqa: S608
+        f" {data_without_import} FROM {quoted(RiskReport._meta.db_table)} AS report"
+        f" JOIN {quoted(PoolEntry._meta.db_table)} AS entry ON entry.{quoted('id')} = report.{quoted('entry_id')}"
+        f" WHERE {new_reports} ORDER BY report.{quoted('id')}",
+        report_params,
+        by=by,
         expected=total,
     )
     progress(steps, steps)

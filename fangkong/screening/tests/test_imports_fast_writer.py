@@ -325,3 +325,66 @@ def test_the_collector_is_paused_for_a_bulk_load_and_given_back_even_on_error():
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_insert_select_derives_rows_with_constants_and_defaults(tree, officer):
+    """Rows derived in the database: the selected columns, the constants (a NULL foreign key and text on
+    PostgreSQL need their column's type), and every other column's default (`at`: the `now` given)."""
+    people = [Person.objects.create(name=f"甲{n}", home_division=tree["a"]) for n in range(4)]
+    entries = [list_person(p, reason="arrival", source="police", by=None).entry for p in people]
+    wanted = [entries[0].pk, entries[2].pk, entries[3].pk]  # not one block: an array, or JSON on SQLite
+    PoolEvent.objects.all().delete()
+    moment = datetime(2021, 8, 3, 9, 30, tzinfo=UTC)
+    for by in (None, officer.pk):
+        with transaction.atomic():
+            where, params = bulk.id_block_condition(connection.ops.quote_name("id"), wanted)
+            written = bulk.insert_select(
+                PoolEvent,
+                ("entry_id",),
+                f"SELECT id FROM screening_poolentry WHERE {where} ORDER BY id",  # noqa: S608 - a test's SQL
+                params,
+                constants={"kind": "listed", "to_state": "listed", "note": "名单 100%", "by_id": by},
+                now=moment,
+                expected=len(wanted),
+            )
+        assert written == 3
+        events = PoolEvent.objects.filter(by_id=by).order_by("entry_id")
+        assert [(e.entry_id, e.kind, e.from_state, e.to_state, e.note, e.at) for e in events] == [
+            (pk, "listed", "", "listed", "名单 100%", moment) for pk in wanted
+        ]
+    with pytest.raises(bulk.BulkWriteError, match="no column"), transaction.atomic():
+        bulk.insert_select(PoolEvent, ("entry_id",), "SELECT 1", [], constants={"nonsense": 1})
+
+
+def test_id_block_condition_matches_exactly_the_ids(tree):
+    people = [Person.objects.create(name=f"乙{n}", home_division=tree["a"]) for n in range(5)]
+    ids = [p.pk for p in people]
+    for wanted in (ids, ids[1:4], [ids[0], ids[4]], [ids[2]], []):
+        where, params = bulk.id_block_condition("id", wanted)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM people_person WHERE {where} ORDER BY id", params)  # noqa: S608
+            assert [pk for (pk,) in cursor.fetchall()] == wanted
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's page cache")
+def test_the_sqlite_page_cache_is_raised_for_a_large_write_and_given_back(db):
+    def cache() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return int(cursor.fetchone()[0])
+
+    before = cache()
+    with bulk.large_write(1_000_000):
+        assert cache() == -min(1_000_000 * bulk.CACHE_KIB_PER_ROW, bulk.SQLITE_CACHE_MAX_KIB)
+        with bulk.sqlite_page_cache(bulk.SQLITE_CACHE_KIB):  # an insert inside never lowers it
+            assert cache() == -min(1_000_000 * bulk.CACHE_KIB_PER_ROW, bulk.SQLITE_CACHE_MAX_KIB)
+    assert cache() == before
+
+    def fail_inside() -> None:
+        with bulk.large_write(10):
+            assert cache() == -bulk.SQLITE_CACHE_KIB
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fail_inside()
+    assert cache() == before
