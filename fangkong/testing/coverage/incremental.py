@@ -170,7 +170,7 @@ def _extract_changes(test_round: TestRound, snapshot: Snapshot) -> Extraction | 
             return None  # the log no longer holds every change since this snapshot
         changes = read_changes(test_round, snapshot.watermark)
         fresh = {
-            "residents": _current_residents(test_round, changes.people),
+            "residents": _current_residents(test_round, changes),
             "samples": _current_samples(test_round, changes),
         }
         small = extract.small_inputs(test_round)
@@ -255,23 +255,27 @@ def prune_change_log() -> int:
 @dataclass(frozen=True)
 class LoggedChanges:
     """What the change log holds for a round since a watermark: the people whose registry row changed, and the
-    people whose counted sample in the round may have changed — of these, the ones whose only logged change is
-    the insertion of a counted sample, with its time (their row is known without reading it back)."""
+    people whose counted sample in the round may have changed — with, for the keys whose current row the log
+    itself gives, that row (the others are read back)."""
 
     people: np.ndarray[Any, Any]
     sampled: np.ndarray[Any, Any]
-    inserted: np.ndarray[Any, Any]  # a subset of ``sampled``
+    homed: np.ndarray[Any, Any]  # a subset of ``people``: those whose newest logged change carries their home
+    homes: np.ndarray[Any, Any]  # one per ``homed``: the home's division code, or NOT_RESIDENT
+    inserted: np.ndarray[Any, Any]  # a subset of ``sampled``: those whose one logged change is an insertion
     inserted_at: np.ndarray[Any, Any]  # microseconds since 1970, one per ``inserted``
 
 
-NO_TIME = -(1 << 63)  # a log row without a time (not an insertion): the key is read back
+UNKNOWN = -(1 << 63)  # a log row that does not give the key's row (no time, no home): the key is read back
+NOT_RESIDENT = -1  # a registry row whose home is '' (merged away, deleted) or outside the round's area
+UNKNOWN_BYTES = "'\\x8000000000000000'::bytea"
 
 
 def _logged(test_round: TestRound, since: Watermark) -> tuple[str, list[Any]]:
-    """SQL for the log rows (registry: 0 or 1, person_id, sampled_at) since ``since``: the registry's changes and
-    this round's samples'."""
+    """SQL for the log rows (id, registry: 0 or 1, person_id, sampled_at, home) since ``since``: the registry's
+    changes and this round's samples'."""
     log = connection.ops.quote_name(CoverageChange._meta.db_table)
-    columns = "CASE WHEN round_id IS NULL THEN 1 ELSE 0 END AS registry, person_id, sampled_at"
+    columns = "id, CASE WHEN round_id IS NULL THEN 1 ELSE 0 END AS registry, person_id, sampled_at, home"
     which, params = "(round_id IS NULL OR round_id = %s)", [test_round.pk]
     if connection.vendor != "postgresql":  # SQLite serialises writers: ids are in commit order
         return f"SELECT {columns} FROM {log} WHERE id > %s AND {which}", [since.change_id, *params]  # noqa: S608
@@ -289,54 +293,92 @@ def _logged(test_round: TestRound, since: Watermark) -> tuple[str, list[Any]]:
 def read_changes(test_round: TestRound, since: Watermark) -> LoggedChanges:
     """The log's rows for ``test_round`` since ``since``, read once (on PostgreSQL packed by the server).
 
-    A sample key is known from the log alone when its one logged change is the insertion of a counted sample
-    (the log row carries its time, migration 0011): the database admits one counted sample per round and
-    person, and any later change of that row — deleted, moved to another person or round, flagged, retimed —
-    is logged as well, without a time, which sends the key back to be read. Every other key is read back."""
+    A person's newest logged change gives their registry row when it carries their home (migration 0012): an
+    insert, update or delete of a person holds the row's lock until it commits, so for one person the log's
+    ids follow the row's versions. A sample key is known from the log alone when its one logged change is the
+    insertion of a counted sample (the row carries its time, migration 0011): the database admits one counted
+    sample per round and person, and any later change of that row — deleted, moved to another person or round,
+    flagged, retimed — is logged as well, without a time, which sends the key back to be read. Every other key
+    is read back."""
     sql, params = _logged(test_round, since)
+    area = test_round.division_id
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            home = (
+                f"CASE WHEN home IS NULL THEN {UNKNOWN_BYTES} ELSE int8send(CASE WHEN home <> '' AND home LIKE %s"
+                f" THEN CAST(home AS bigint) ELSE {NOT_RESIDENT} END) END"
+            )
             cursor.execute(
-                "SELECT registry, string_agg(int8send(person_id)"  # noqa: S608 - the log's SQL, from constants
-                " || COALESCE(timestamptz_send(sampled_at), '\\x8000000000000000'::bytea), ''::bytea)"
-                f" FROM ({sql}) AS logged GROUP BY registry",
-                params,
+                "SELECT registry, string_agg(int8send(person_id) || CASE WHEN registry = 1"  # noqa: S608 - constants
+                f" THEN {home} ELSE COALESCE(timestamptz_send(sampled_at), {UNKNOWN_BYTES}) END,"
+                f" ''::bytea ORDER BY id) FROM ({sql}) AS logged GROUP BY registry",
+                [area + "%", *params],
             )
             packed = {registry: bytes(data or b"") for registry, data in cursor.fetchall()}
             rows = {}
             for registry in (0, 1):
-                raw = np.frombuffer(packed.get(registry, b""), dtype=np.dtype([("person", ">i8"), ("at", ">i8")]))
-                at = raw["at"].astype(np.int64)
-                rows[registry] = (
-                    raw["person"].astype(np.int64),
-                    np.where(at == NO_TIME, NO_TIME, at + extract.PG_EPOCH_US),
-                )
+                raw = np.frombuffer(packed.get(registry, b""), dtype=np.dtype([("person", ">i8"), ("value", ">i8")]))
+                values = raw["value"].astype(np.int64)
+                if registry == 0:  # PostgreSQL's times count from 2000
+                    values = np.where(values == UNKNOWN, UNKNOWN, values + extract.PG_EPOCH_US)
+                rows[registry] = (raw["person"].astype(np.int64), values)
         else:
-            cursor.execute(sql, params)
+            cursor.execute(f"{sql} ORDER BY id", params)
             fetched = cursor.fetchall()
             rows = {
-                registry: (
-                    np.array([person for flag, person, _ in fetched if flag == registry], dtype=np.int64),
+                0: (
+                    np.array([person for _, registry, person, _, _ in fetched if not registry], dtype=np.int64),
                     np.array(
-                        [NO_TIME if at is None else extract._micros(at) for flag, _, at in fetched if flag == registry],
+                        [
+                            UNKNOWN if at is None else extract._micros(at)
+                            for _, registry, _, at, _ in fetched
+                            if not registry
+                        ],
                         dtype=np.int64,
                     ),
-                )
-                for registry in (0, 1)
+                ),
+                1: (
+                    np.array([person for _, registry, person, _, _ in fetched if registry], dtype=np.int64),
+                    np.array(
+                        [_home_code(home, area) for _, registry, _, _, home in fetched if registry], dtype=np.int64
+                    ),
+                ),
             }
-    people = np.unique(rows[1][0])
+    # a person's newest row (the rows are in id order): the first of the reversed
+    persons, homes = rows[1][0][::-1], rows[1][1][::-1]
+    people, newest = np.unique(persons, return_index=True)
+    homed = homes[newest] != UNKNOWN
     persons, times = rows[0]
     sampled, first, counts = np.unique(persons, return_index=True, return_counts=True)
-    known = (counts == 1) & (times[first] != NO_TIME)
-    return LoggedChanges(people=people, sampled=sampled, inserted=sampled[known], inserted_at=times[first][known])
+    known = (counts == 1) & (times[first] != UNKNOWN)
+    return LoggedChanges(
+        people=people,
+        sampled=sampled,
+        homed=people[homed],
+        homes=homes[newest][homed],
+        inserted=sampled[known],
+        inserted_at=times[first][known],
+    )
 
 
-def _current_residents(test_round: TestRound, people: np.ndarray[Any, Any]) -> pa.Table:
-    """(person_id, division) for each of ``people``: their home's code if they live in the area and are not
-    merged away, else null."""
+def _home_code(home: str | None, area: str) -> int:
+    if home is None:
+        return UNKNOWN
+    return int(home) if home and home.startswith(area) else NOT_RESIDENT
+
+
+def _current_residents(test_round: TestRound, changes: LoggedChanges) -> pa.Table:
+    """(person_id, division) for each of the changed people: their home's code if they live in the area and are
+    not merged away, else null — from the log for the people it gives, read back for the others."""
     query = extract.round_queries(test_round)[0]
-    found = _rows_for_keys(query, extract._q("id"), people)
-    return _keyed(people, found, "division", pa.int64())
+    unknown = np.setdiff1d(changes.people, changes.homed, assume_unique=True)
+    found_keys, found_values = _rows_for_keys(query, extract._q("id"), unknown)
+    resident = changes.homes != NOT_RESIDENT
+    found = (
+        np.concatenate([changes.homed[resident], found_keys]),
+        np.concatenate([changes.homes[resident], found_values]),
+    )
+    return _keyed(changes.people, found, "division", pa.int64())
 
 
 def _current_samples(test_round: TestRound, changes: LoggedChanges) -> pa.Table:

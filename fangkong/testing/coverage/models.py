@@ -172,11 +172,13 @@ class CoverageChange(models.Model):
     Written by the database itself — triggers on ``people_person`` (a person inserted or deleted, their home
     or ``merged_into`` changed) and on ``testing_sample`` (a counted sample inserted — purpose round, not a
     second swab —, any sample deleted, or its person, round, purpose, duplicate flag or time changed),
-    migrations 0009 and 0011 — so that every writer is covered: services, bulk imports, the admin, raw SQL. A
+    migrations 0009, 0011 and 0012 — so that every writer is covered: services, bulk imports, the admin, raw SQL. A
     row names a key; the extraction reads the key's current rows, so reading a change twice is harmless and
-    only a missed change could be wrong. The one exception: a sample key whose only logged change is the
-    insertion of a counted sample has that row now, and the row carries its time (``sampled_at``), so it is
-    not read back (any later change of the sample is logged too, without a time). ``xact`` is the writer's
+    only a missed change could be wrong. Two exceptions, where the log gives the row itself: a sample key whose
+    only logged change is the insertion of a counted sample has that row now, and the log row carries its time
+    (``sampled_at``; any later change of the sample is logged too, without a time); and a person's newest
+    logged change carries the home it leaves (``home``, migration 0012: a person's writers hold the row's lock
+    until they commit, so one person's log rows are in the order of the row's versions). ``xact`` is the writer's
     PostgreSQL transaction id (``pg_current_xact_id()``): ids are taken in insertion order but become visible
     in commit order, so a reader asks for the rows its previous snapshot could not see, not only for higher ids.
     """
@@ -186,6 +188,8 @@ class CoverageChange(models.Model):
     xact = models.BigIntegerField(null=True, blank=True)  # the writing transaction (PostgreSQL only)
     # set when the row logs the insertion of a counted sample (purpose round, not a second swab): its time
     sampled_at = models.DateTimeField(null=True, blank=True)
+    # a registry row: the home the change leaves ('' when it leaves no resident: merged away, deleted)
+    home = models.CharField(max_length=12, null=True, blank=True)
 
     class Meta:  # internal rows, shown nowhere: no verbose names to translate
         indexes = [models.Index(fields=["xact"], name="coverage_change_xact_idx")]

@@ -384,9 +384,9 @@ def test_the_change_log_triggers_are_installed(db: None) -> None:
 
 
 def test_changes_are_logged_by_the_database(world: dict[str, Any]) -> None:
-    """Registry changes that move a resident, and every change that can alter a round's counted samples: an
-    insertion with its time (a warm run need not read it back), deletes and updates without one. A retest or a
-    second swab changes nobody's coverage and is not logged."""
+    """Registry changes that move a resident, with the home each leaves, and every change that can alter a round's
+    counted samples: an insertion with its time (a warm run need not read it back), deletes and updates without
+    one. A retest or a second swab changes nobody's coverage and is not logged."""
     before = max(CoverageChange.objects.values_list("pk", flat=True), default=0)
     person = Person.objects.filter(merged_into=None).first()
     assert person is not None
@@ -400,15 +400,25 @@ def test_changes_are_logged_by_the_database(world: dict[str, Any]) -> None:
     _sample(world, test_round, person, minutes=3, is_duplicate=True)
     Sample.objects.filter(pk=counted.pk).update(sampled_at=START + dt.timedelta(minutes=4))
     counted.delete()
+    other = Person.objects.exclude(pk=person.pk).first()
+    assert other is not None
+    Person.objects.filter(pk=person.pk).update(merged_into=other)
+    newcomer = _person(world, "b").pk
+    Person.objects.filter(pk=newcomer).delete()
     logged = list(
-        CoverageChange.objects.filter(pk__gt=before).order_by("pk").values_list("person_id", "round_id", "sampled_at")
+        CoverageChange.objects.filter(pk__gt=before)
+        .order_by("pk")
+        .values_list("person_id", "round_id", "sampled_at", "home")
     )
     assert logged == [
-        (person.pk, None, None),
-        (person.pk, test_round.pk, START + dt.timedelta(minutes=2)),
-        (person.pk, test_round.pk, None),  # the update: old and new key
-        (person.pk, test_round.pk, None),
-        (person.pk, test_round.pk, None),  # the delete
+        (person.pk, None, None, world["tree"]["c"].path),  # moved: the home it leaves
+        (person.pk, test_round.pk, START + dt.timedelta(minutes=2), None),
+        (person.pk, test_round.pk, None, None),  # the update: old and new key
+        (person.pk, test_round.pk, None, None),
+        (person.pk, test_round.pk, None, None),  # the delete
+        (person.pk, None, None, ""),  # merged away: no resident
+        (newcomer, None, None, world["tree"]["b"].path),
+        (newcomer, None, None, ""),  # deleted
     ]
 
 
@@ -474,6 +484,84 @@ def test_an_inserted_sample_changed_again_is_read_back(
     _assert_stored(test_round, done.result)
 
 
+def _move(person: Person, world: dict[str, Any], where: str) -> None:
+    Person.objects.filter(pk=person.pk).update(home_division=world["tree"][where])
+
+
+def _merge(person: Person, into: Person | None) -> None:
+    Person.objects.filter(pk=person.pk).update(merged_into=into)
+
+
+def _moved_twice(person: Person, world: dict[str, Any]) -> None:
+    _move(person, world, "c")
+    _move(person, world, "b")
+
+
+def _moved_out_and_back(person: Person, world: dict[str, Any]) -> None:
+    _move(person, world, "c")
+    _move(person, world, "a")
+
+
+def _moved_in_and_out(person: Person, world: dict[str, Any]) -> None:
+    _move(person, world, "a")
+    _move(person, world, "c")
+
+
+def _merged_and_unmerged(person: Person, world: dict[str, Any]) -> None:
+    _merge(person, Person.objects.exclude(pk=person.pk).first())
+    _merge(person, None)
+
+
+def _moved_then_merged(person: Person, world: dict[str, Any]) -> None:
+    _move(person, world, "b")
+    _merge(person, Person.objects.exclude(pk=person.pk).first())
+
+
+def _registered_then_moved(person: Person, world: dict[str, Any]) -> None:
+    _move(_person(world, "c"), world, "a")
+
+
+def _registered_then_deleted(person: Person, world: dict[str, Any]) -> None:
+    _person(world, "b").delete()
+
+
+def _deleted(person: Person, world: dict[str, Any]) -> None:
+    Sample.objects.filter(person=person).delete()
+    Exemption.objects.filter(person=person).delete()
+    person.delete()
+
+
+REGISTRY_STORIES: list[Callable[[Person, dict[str, Any]], None]] = [
+    _moved_twice,
+    _moved_out_and_back,
+    _moved_in_and_out,
+    _merged_and_unmerged,
+    _moved_then_merged,
+    _registered_then_moved,
+    _registered_then_deleted,
+    _deleted,
+]
+
+
+@pytest.mark.parametrize("story", REGISTRY_STORIES, ids=lambda story: story.__name__.strip("_"))
+def test_a_persons_newest_logged_change_is_their_state(
+    world: dict[str, Any], story: Callable[[Person, dict[str, Any]], None]
+) -> None:
+    """The log gives a person's home as each change leaves it, and a warm run takes the newest: a person moved
+    twice, out of a round's area and back, merged and unmerged, registered and moved or deleted, between two
+    runs — each run equals a cold one (the city round and the county round, whose area c is outside of)."""
+    for test_round in world["rounds"]:
+        reconcile_round_coverage(test_round, by=None)
+    person = Person.objects.filter(merged_into=None, home_division=world["tree"]["c"]).order_by("pk").first()
+    assert person is not None
+    story(person, world)
+    for test_round in world["rounds"]:
+        done = reconcile_round_coverage(test_round, by=None)
+        assert done.run.timings["path"] == "warm"
+        _assert_equal(done.result, _cold(test_round))
+        _assert_stored(test_round, done.result)
+
+
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_change_committed_after_a_newer_one_is_read(world: dict[str, Any]) -> None:
@@ -532,4 +620,35 @@ def test_a_sample_inserted_before_a_newer_change_and_committed_after_it_is_read(
     done = reconcile_round_coverage(test_round, by=None)
     assert done.run.timings["path"] == "warm"
     assert person.pk not in done.result.untested["person_id"].to_pylist()
+    _assert_equal(done.result, _cold(test_round))
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_move_committed_after_a_newer_change_is_read(world: dict[str, Any]) -> None:
+    """The same for a move, which the log carries with the home it leaves: committed after a run has seen a later
+    id, the next run takes the person's new home."""
+    import psycopg
+
+    test_round = world["rounds"][1]  # the county round: community c is outside it
+    reconcile_round_coverage(test_round, by=None)
+    person = Person.objects.filter(merged_into=None, home_division=world["tree"]["c"]).order_by("pk").first()
+    assert person is not None
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as other:
+        other.execute(  # logged with its new home, not committed
+            "UPDATE people_person SET home_division_path = %s WHERE id = %s", [world["tree"]["a"].path, person.pk]
+        )
+        neighbour = Person.objects.exclude(pk=person.pk).first()
+        assert neighbour is not None
+        _move(neighbour, world, "b")  # logged after it, committed
+        done = reconcile_round_coverage(test_round, by=None)
+        assert done.run.timings["path"] == "warm"
+        _assert_equal(done.result, _cold(test_round))
+        other.commit()
+    done = reconcile_round_coverage(test_round, by=None)
+    assert done.run.timings["path"] == "warm"
+    assert person.pk in done.result.untested["person_id"].to_pylist()  # a resident of the county now, unsampled
     _assert_equal(done.result, _cold(test_round))
