@@ -63,10 +63,22 @@ def db_date(value: date | None) -> Any:
     return value.isoformat()
 
 
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ASCII_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def db_json(value: Any) -> str:
-    """JSON as Django's JSONField writes it (`json.dumps` with the default encoder); PostgreSQL parses the text
-    into jsonb on COPY, so the stored value is the same either way."""
-    return json.dumps(value)
+    """JSON text for a JSONField column, compact and with Chinese text as UTF-8 rather than \\u escapes: the
+    same value as Django's own `json.dumps` (both read back equal; PostgreSQL parses either into the same
+    jsonb), in ~2/3 of the bytes and ~60 % of the time, which a million-row list writes twice. Text that is
+    not valid UTF-8 (a lone surrogate, which an API payload's JSON can carry) falls back to escapes."""
+    text = _COMPACT_JSON.encode(value)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _ASCII_JSON.encode(value)
+    return text
 
 
 @contextmanager

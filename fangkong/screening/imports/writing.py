@@ -142,7 +142,7 @@ def write_rows(
 
     # 3. One report per row on the ledger (the row as the source saw it, and the import), and from each report
     # the person's provenance row (the same masked row without the import), derived in the database.
-    import_tail = f', "import": {list_import.pk}}}'
+    import_tail = f',"import":{list_import.pk}}}'
     arrived: dict[datetime | None, Any] = {}
     for row in rows:
         if row.arrived_at not in arrived:

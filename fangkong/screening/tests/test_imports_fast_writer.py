@@ -388,3 +388,28 @@ def test_the_sqlite_page_cache_is_raised_for_a_large_write_and_given_back(db):
     with pytest.raises(RuntimeError):
         fail_inside()
     assert cache() == before
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"name": "张三", "address": "东社区 9号", "row": 3, "none": None, "list": ["a", 1.5]},
+        {"name": "lone \ud800 surrogate"},  # an API payload's JSON can carry one: written escaped
+        [],
+        "纯文本",
+    ],
+)
+def test_db_json_reads_back_as_the_value_and_is_storable(tree, value):
+    import json
+
+    text = bulk.db_json(value)
+    assert json.loads(text) == value
+    text.encode("utf-8")  # what the database driver will do: never fails
+    if "\\ud800" in text and connection.vendor == "postgresql":
+        return  # jsonb refuses lone surrogates however they are written (Django's own json.dumps too)
+    if isinstance(value, dict) and "张三" in value.get("name", ""):
+        assert "张三" in text and ", " not in text.replace("东社区 9号", "")  # compact, Chinese as UTF-8
+    person = Person.objects.create(name="甲", home_division=tree["a"])
+    with transaction.atomic():
+        bulk.insert_rows(PersonSource, ("person_id", "source", "reference", "data"), [(person.pk, "t", "r", text)])
+    assert PersonSource.objects.get(person=person).data == value
