@@ -273,6 +273,11 @@ def main() -> None:
     print(f"1-minute load average at the end: {load:.2f}  ({os.cpu_count()} CPUs)")
     print("all cold runs:", [round(float(r["seconds"]), 2) for r in colds])  # type: ignore[arg-type]
     print("all warm runs:", [round(float(r["seconds"]), 2) for r in warms])  # type: ignore[arg-type]
+    for label, runs in (("cold", colds), ("warm", warms)):
+        for run in runs:
+            parts = typing.cast("dict[str, object]", run["timings"])
+            seconds = typing.cast(float, run["seconds"])
+            print(f"  {label} {seconds:.2f} s:", {key: parts[key] for key in ("extract", "engine", "store")})
     print("all engine runs:", [round(float(r["seconds"]), 2) for r in engines + engines_after])  # type: ignore[arg-type]
 
 

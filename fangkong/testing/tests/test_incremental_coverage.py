@@ -652,3 +652,25 @@ def test_a_move_committed_after_a_newer_change_is_read(world: dict[str, Any]) ->
     assert done.run.timings["path"] == "warm"
     assert person.pk in done.result.untested["person_id"].to_pylist()  # a resident of the county now, unsampled
     _assert_equal(done.result, _cold(test_round))
+
+
+@pytest.mark.parametrize("changes", ["new keys only", "changed, removed and new keys"])
+def test_a_delta_applies_to_its_base(changes: str) -> None:
+    """The merge: the base without the delta's keys, plus the delta's rows that exist — whether or not a key of
+    the base changed (when none did, the base is kept as it is)."""
+    schema = incremental.INPUT_SCHEMAS["residents"]
+    base = pa.table({"person_id": [1, 2, 3, 5], "division": [10, 20, 30, 50]}, schema=schema)
+    rows = {"new keys only": [(4, 40), (7, None)], "changed, removed and new keys": [(2, 21), (3, None), (6, 60)]}
+    delta = pa.table(
+        {"person_id": [key for key, _ in rows[changes]], "division": [value for _, value in rows[changes]]},
+        schema=schema,
+    )
+    expected = {key: value for key, value in zip(*base.to_pydict().values(), strict=True)}
+    for key, value in rows[changes]:
+        expected.pop(key, None)
+        if value is not None:
+            expected[key] = value
+    merged = incremental.apply_delta(base, delta, "division")
+    assert merged.schema == schema
+    assert dict(zip(*merged.to_pydict().values(), strict=True)) == expected
+    assert merged.num_rows == len(expected)
