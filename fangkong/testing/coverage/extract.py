@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Sequence
+import typing
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -137,13 +138,19 @@ def extract_round_with_watermark(test_round: TestRound, *, workers: int = 2) -> 
             if parallel:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            residents, samples = _pg_extract(test_round, workers=workers if parallel else 1)
+            # the small inputs and the watermark on this connection while the others read: the same transaction,
+            # so one snapshot for all five inputs
+            residents, samples, (small, watermark) = _pg_extract_while(
+                test_round,
+                workers=workers if parallel else 1,
+                meanwhile=lambda: (small_inputs(test_round), read_watermark()),
+            )
         else:
             residents_query, samples_query = round_queries(test_round)
             residents = _read_cursor(residents_query)
             samples = _read_cursor(samples_query)
-        small = small_inputs(test_round)  # in the same transaction: one snapshot for all five inputs
-        watermark = read_watermark()
+            small = small_inputs(test_round)  # in the same transaction: one snapshot for all five inputs
+            watermark = read_watermark()
     return RoundData(residents=residents, samples=samples, **small), watermark
 
 
@@ -287,44 +294,79 @@ def _pg_tasks(test_round: TestRound, *, connection_cursor: Any, parts: int) -> l
 def _pg_extract(test_round: TestRound, *, workers: int) -> tuple[pa.Table, pa.Table]:
     """Residents and samples of ``test_round``: on ``workers`` connections sharing the snapshot of this
     connection's (REPEATABLE READ) transaction, or with ``workers=1`` on this connection alone."""
+    residents, samples, _ = _pg_extract_while(test_round, workers=workers, meanwhile=lambda: None)
+    return residents, samples
+
+
+T = TypeVar("T")
+
+
+def _pg_extract_while(
+    test_round: TestRound, *, workers: int, meanwhile: Callable[[], T]
+) -> tuple[pa.Table, pa.Table, T]:
+    """:func:`_pg_extract`, calling ``meanwhile`` on this connection (in its transaction) while the other
+    connections read: the small inputs and the watermark cost the job's wait nothing."""
     with connection.cursor() as cursor:
         tasks = _pg_tasks(test_round, connection_cursor=cursor, parts=TASKS_PER_WORKER * max(1, workers))
         if workers <= 1:
-            results = []
+            parts = []
             for task in tasks:
                 cursor.execute(task.sql, task.params)
-                results += [(task.name, code, bytes(data)) for code, data in cursor.fetchall() if data is not None]
+                parts.append(_decoded(task.name, [(code, bytes(data)) for code, data in cursor.fetchall() if data]))
+            extra = meanwhile()
         else:  # the caller's REPEATABLE READ transaction: its snapshot is the one exported
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
-            results = _pg_parallel(tasks, snapshot=snapshot, workers=workers)
-    return _residents_table(results), _samples_table(results)
+            parts, extra = _pg_parallel(tasks, snapshot=snapshot, workers=workers, meanwhile=meanwhile)
+    return _residents_table(parts), _samples_table(parts), extra
 
 
-def _residents_table(results: list[tuple[str, int | None, bytes]]) -> pa.Table:
-    runs = [(code, data) for name, code, data in results if name == "residents"]
-    ids = np.frombuffer(b"".join(data for _, data in runs), dtype=">i8").astype(np.int64)
-    codes = np.repeat(np.array([code for code, _ in runs], dtype=np.int64), [len(data) // 8 for _, data in runs])
-    return pa.table({"person_id": pa.array(ids, pa.int64()), "division": pa.array(codes, pa.int64())})
+_Part = tuple[str, np.ndarray[Any, Any], np.ndarray[Any, Any]]  # (input, person ids, division codes or times)
 
 
-def _samples_table(results: list[tuple[str, int | None, bytes]]) -> pa.Table:
-    raw = np.frombuffer(
-        b"".join(data for name, _, data in results if name == "samples"),
-        dtype=np.dtype([("person_id", ">i8"), ("sampled_at", ">i8")]),
-    )
-    moments = raw["sampled_at"].astype(np.int64) + PG_EPOCH_US
+def _decoded(name: str, rows: list[tuple[int | None, bytes]]) -> _Part:
+    """One task's packed rows as two int64 columns: (person id, division code) for residents (a row per
+    division), (person id, microseconds since 1970) for samples — decoded by the connection's own thread as its
+    task ends, while the other connection's query runs, rather than all at the end."""
+    values = np.frombuffer(b"".join(data for _, data in rows), dtype=">i8").astype(np.int64)  # one byte swap
+    if name == "residents":
+        codes = np.repeat(np.array([code for code, _ in rows], dtype=np.int64), [len(data) // 8 for _, data in rows])
+        return name, values, codes
+    pairs = values.reshape(-1, 2)
+    return name, np.ascontiguousarray(pairs[:, 0]), pairs[:, 1] + PG_EPOCH_US
+
+
+def _chunks(parts: list[_Part], name: str, column: int, kind: pa.DataType) -> pa.ChunkedArray:
+    """A column of input ``name``, one chunk per task: no copy (the engine scans the chunks in parallel)."""
+    arrays = [pa.array(part[column], pa.int64()).view(kind) for part in parts if part[0] == name and len(part[1])]
+    chunked: Any = pa.chunked_array  # the stubs know neither a list of arrays nor a type object here
+    return typing.cast(pa.ChunkedArray, chunked(arrays, kind))
+
+
+def _residents_table(parts: list[_Part]) -> pa.Table:
     return pa.table(
         {
-            "person_id": pa.array(raw["person_id"].astype(np.int64), pa.int64()),
-            "sampled_at": pa.array(moments, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "person_id": _chunks(parts, "residents", 1, pa.int64()),
+            "division": _chunks(parts, "residents", 2, pa.int64()),
         }
     )
 
 
-def _pg_parallel(tasks: list[_Task], *, snapshot: str, workers: int) -> list[tuple[str, int | None, bytes]]:
+def _samples_table(parts: list[_Part]) -> pa.Table:
+    return pa.table(
+        {
+            "person_id": _chunks(parts, "samples", 1, pa.int64()),
+            "sampled_at": _chunks(parts, "samples", 2, pa.timestamp("us", tz="UTC")),
+        }
+    )
+
+
+def _pg_parallel(
+    tasks: list[_Task], *, snapshot: str, workers: int, meanwhile: Callable[[], T]
+) -> tuple[list[_Part], T]:
     """Run ``tasks`` on ``workers`` connections of their own, each taking the next task when it is done (a
-    shared queue keeps both busy to the end), all in the exported ``snapshot``."""
+    shared queue keeps both busy to the end), all in the exported ``snapshot``; ``meanwhile`` runs in the
+    calling thread as they do."""
     import psycopg
     from psycopg import sql as pg_sql
 
@@ -334,8 +376,8 @@ def _pg_parallel(tasks: list[_Task], *, snapshot: str, workers: int) -> list[tup
     queue = list(reversed(tasks))
     lock = threading.Lock()
 
-    def run() -> list[tuple[str, int | None, bytes]]:
-        out: list[tuple[str, int | None, bytes]] = []
+    def run() -> list[_Part]:
+        out: list[_Part] = []
         with psycopg.connect(**params) as worker:
             worker.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             worker.execute(pg_sql.SQL("SET TRANSACTION SNAPSHOT {}").format(pg_sql.Literal(snapshot)))
@@ -351,10 +393,12 @@ def _pg_parallel(tasks: list[_Task], *, snapshot: str, workers: int) -> list[tup
                             break
                         task = queue.pop()
                     worker_cursor.execute(task.sql.encode(), task.params)
-                    out += [(task.name, code, bytes(data)) for code, data in worker_cursor.fetchall() if data]
+                    rows = [(code, bytes(data)) for code, data in worker_cursor.fetchall() if data]
+                    out.append(_decoded(task.name, rows))
             worker.execute("COMMIT")
         return out
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(run) for _ in range(workers)]
-        return [item for future in futures for item in future.result()]
+        extra = meanwhile()
+        return [item for future in futures for item in future.result()], extra
