@@ -240,6 +240,12 @@ def main() -> None:
             warms = []
             for step in range(args.runs):
                 changes.append(apply_changes(args.url, step, samples=args.changed_samples, moved=args.moved_people))
+                added = len(typing.cast("list[int]", changes[-1]["samples"]))
+                if added < args.changed_samples:  # the generated round has 200,000 untested residents
+                    raise SystemExit(
+                        f"change set {step + 1} found only {added:,} of {args.changed_samples:,} untested residents:"
+                        " use fewer --runs or a smaller --changed-samples (the change sets are reverted)"
+                    )
                 warms.append(launch("end_to_end", args.url, "warm"))
             launch("prepare", args.url, after)
             engines = [launch("engine", before) for _ in range(args.runs)]
