@@ -580,21 +580,26 @@ def test_a_persons_newest_logged_change_is_their_state(
         _assert_stored(test_round, done.result)
 
 
+def _other_connection() -> Any:
+    """A second PostgreSQL session on the test database (another writer, committing on its own)."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params)
+
+
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_change_committed_after_a_newer_one_is_read(world: dict[str, Any]) -> None:
     """PostgreSQL takes log ids in insertion order but shows them in commit order: a writer that logged first and
     commits after a run has seen a later id must still be read by the next run (the snapshot watermark)."""
-    import psycopg
-
     test_round = world["rounds"][0]
     reconcile_round_coverage(test_round, by=None)
     early = Sample.objects.filter(round=test_round, is_duplicate=False).order_by("pk").first()
     assert early is not None
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params) as other:
+    with _other_connection() as other:
         other.execute("DELETE FROM testing_sample WHERE id = %s", [early.pk])  # logged, not committed
         add_sample(random.Random(4), world)  # logged after it, committed
         done = reconcile_round_coverage(test_round, by=None)
@@ -613,17 +618,12 @@ def test_a_change_committed_after_a_newer_one_is_read(world: dict[str, Any]) -> 
 def test_a_sample_inserted_before_a_newer_change_and_committed_after_it_is_read(world: dict[str, Any]) -> None:
     """The same for an insertion, which the log carries with its time: committed after a run has seen a later
     id, it is still taken (with that time) by the next run."""
-    import psycopg
-
     test_round = world["rounds"][0]
     reconcile_round_coverage(test_round, by=None)
     person = _unsampled(random.Random(8), test_round)
     assert person is not None
     tube = world["tubes"][test_round.pk]
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params) as other:
+    with _other_connection() as other:
         other.execute(  # logged with its time, not committed
             "INSERT INTO testing_sample (purpose, is_duplicate, sampled_at, device_id, idempotency_key, recorded_at,"
             " division_path, person_id, site_id, round_id, tube_id)"
@@ -646,16 +646,11 @@ def test_a_sample_inserted_before_a_newer_change_and_committed_after_it_is_read(
 def test_a_move_committed_after_a_newer_change_is_read(world: dict[str, Any]) -> None:
     """The same for a move, which the log carries with the home it leaves: committed after a run has seen a later
     id, the next run takes the person's new home."""
-    import psycopg
-
     test_round = world["rounds"][1]  # the county round: community c is outside it
     reconcile_round_coverage(test_round, by=None)
     person = Person.objects.filter(merged_into=None, home_division=world["tree"]["c"]).order_by("pk").first()
     assert person is not None
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params) as other:
+    with _other_connection() as other:
         other.execute(  # logged with its new home, not committed
             "UPDATE people_person SET home_division_path = %s WHERE id = %s", [world["tree"]["a"].path, person.pk]
         )
