@@ -22,6 +22,13 @@ from tests.browser.test_foundation_flows import log_in
 pytestmark = pytest.mark.browser
 
 
+def _wait_for_htmx(page: Page) -> None:
+    """Until htmx has finished its request, swap and settle (it marks elements with these classes meanwhile)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
 @pytest.fixture
 def scene(tree, register):
     hq = User.objects.create_user(username="flow-hq", role=Role.CITY_HQ, division=tree["city"])
@@ -77,8 +84,11 @@ def test_place_monitor_test_release_and_occupancy(page: Page, live_server, make_
     page.get_by_test_id(f"temperature-{fever_room}").fill("60")
     page.get_by_test_id(f"temperature-{fever_room}").press("Enter")
     expect(page.get_by_test_id("floor-error")).to_contain_text(fever_room)
+    _wait_for_htmx(page)  # the swapped form focuses its first field once it settles: typing before that raced it
     assert not placements[first.pk].readings.exists()
     page.get_by_test_id(f"temperature-{fever_room}").fill("38.1")
+    expect(page.get_by_test_id(f"temperature-{fever_room}")).to_have_value("38.1")
+    expect(page.get_by_test_id(f"temperature-{placements[first.pk].room.number}")).to_have_value("36.5")
     page.get_by_test_id("save-readings").click()
     saved = page.get_by_test_id("floor-saved")
     expect(saved).to_have_attribute("data-saved", "2")
