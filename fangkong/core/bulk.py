@@ -119,6 +119,22 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
         return list(range(start, start + count))
 
 
+def _fields_by_attname(model: type[models.Model], names: Sequence[str]) -> dict[str, Any]:
+    """`model`'s concrete fields by attname; a name that is not one of them is a programming error."""
+    by_name = {field.attname: field for field in model._meta.concrete_fields}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise BulkWriteError(f"{model.__name__} has no column {unknown[0]}")
+    return by_name
+
+
+def json_without_key(column: str, key: str) -> str:
+    """SQL for the JSON in `column` without its top-level `key` (a literal from the code, not from users)."""
+    if is_postgresql():
+        return f"{column} - '{key}'"
+    return f"json_remove({column}, '$.{key}')"
+
+
 def _defaults(model: type[models.Model], named: Sequence[str], now: datetime) -> tuple[list[str], tuple[Any, ...]]:
     """The columns the caller did not name, with their prepared default values."""
     columns: list[str] = []
@@ -153,10 +169,7 @@ def insert_rows(
     SQLite a large insert rebuilds the table's indexes instead of growing them row by row). Call inside a
     transaction."""
     _require_transaction()
-    by_name = {field.attname: field for field in model._meta.concrete_fields}
-    unknown = [name for name in fields if name not in by_name]
-    if unknown:
-        raise BulkWriteError(f"{model.__name__} has no column {unknown[0]}")
+    by_name = _fields_by_attname(model, fields)
     extra_columns, extra = _defaults(model, fields, now or timezone.now())
     columns = [_column(by_name[name]) for name in fields] + extra_columns
     quoted = connection.ops.quote_name
@@ -205,12 +218,9 @@ def insert_select(
     SQLite rebuild the table's indexes after a large insert. Returns the number of rows. Call inside a
     transaction."""
     _require_transaction()
-    by_name = {field.attname: field for field in model._meta.concrete_fields}
     constants = constants or {}
-    unknown = [name for name in [*fields, *constants] if name not in by_name]
-    if unknown:
-        raise BulkWriteError(f"{model.__name__} has no column {unknown[0]}")
     named = [*fields, *constants]
+    by_name = _fields_by_attname(model, named)
     extra_columns, extra = _defaults(model, named, now or timezone.now())
     fixed_columns = [_column(by_name[name]) for name in constants] + extra_columns
     fixed = [by_name[name].get_db_prep_save(value, connection) for name, value in constants.items()] + list(extra)

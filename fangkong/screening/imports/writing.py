@@ -169,11 +169,7 @@ def write_rows(
         expected=total,
     )
     new_reports, report_params = bulk.id_block_condition(f"report.{quoted('id')}", report_ids)
-    data_without_import = (
-        f"report.{quoted('data')} - 'import'"
-        if connection.vendor == "postgresql"
-        else f"json_remove(report.{quoted('data')}, '$.import')"
-    )
+    data_without_import = bulk.json_without_key(f"report.{quoted('data')}", "import")
     bulk_add_sources_from(
         f"SELECT entry.{quoted('person_id')}, report.{quoted('source')}, report.{quoted('reference')},"  # noqa: S608
         f" {data_without_import} FROM {quoted(RiskReport._meta.db_table)} AS report"

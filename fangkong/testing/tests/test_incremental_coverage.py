@@ -229,6 +229,14 @@ def _assert_equal(warm: RoundCoverage, cold: RoundCoverage) -> None:
         assert left.sort_by(keys).equals(right.sort_by(keys)), name
 
 
+def _warm_run(test_round: TestRound) -> Any:
+    """A reconciliation that must take the warm path and agree with a cold extraction; returns it."""
+    done = reconcile_round_coverage(test_round, by=None)
+    assert done.run.timings["path"] == "warm"
+    _assert_equal(done.result, _cold(test_round))
+    return done
+
+
 def _assert_stored(test_round: TestRound, result: RoundCoverage) -> None:
     for kind, table in ((UncoveredKind.UNTESTED, result.untested), (UncoveredKind.DOOR_TO_DOOR, result.door_to_door)):
         stored = set(UncoveredPerson.objects.filter(round=test_round, kind=kind).values_list("person_id", "division"))
@@ -265,9 +273,7 @@ def test_warm_runs_equal_cold_ones_after_any_changes(world: dict[str, Any], seed
             )
             assert reconcile_round_coverage(new_round, by=None).run.timings["path"] == "cold"
         for test_round in world["rounds"]:
-            done = reconcile_round_coverage(test_round, by=None)
-            assert done.run.timings["path"] == "warm"
-            _assert_equal(done.result, _cold(test_round))
+            done = _warm_run(test_round)
             _assert_stored(test_round, done.result)
 
 
@@ -352,9 +358,7 @@ def test_pruning_keeps_every_change_a_live_snapshot_still_needs(world: dict[str,
         behind = world["rounds"][1] if step % 2 == 0 else None  # skipped every other step: its snapshot lags
         for test_round in world["rounds"]:
             if test_round != behind:
-                done = reconcile_round_coverage(test_round, by=None)
-                assert done.run.timings["path"] == "warm"
-                _assert_equal(done.result, _cold(test_round))
+                _warm_run(test_round)
         deleted += incremental.prune_change_log()
     if deleted == 0:
         deleted = _prune_until_something_goes(world["rounds"])
@@ -363,9 +367,7 @@ def test_pruning_keeps_every_change_a_live_snapshot_still_needs(world: dict[str,
         oldest = min(incremental._manifest_watermark(r.pk).change_id for r in world["rounds"])  # type: ignore[union-attr]
         assert not CoverageChange.objects.filter(pk__lt=oldest).exists()
     for test_round in world["rounds"]:
-        done = reconcile_round_coverage(test_round, by=None)
-        assert done.run.timings["path"] == "warm"
-        _assert_equal(done.result, _cold(test_round))
+        _warm_run(test_round)
 
 
 @pytest.mark.django_db(transaction=True)  # PostgreSQL prunes only what committed before a snapshot
@@ -496,9 +498,7 @@ def test_an_inserted_sample_changed_again_is_read_back(
         assert person.pk not in done.result.untested["person_id"].to_pylist()
         _assert_equal(done.result, _cold(test_round))
     change_again(sample, world)
-    done = reconcile_round_coverage(test_round, by=None)
-    assert done.run.timings["path"] == "warm"
-    _assert_equal(done.result, _cold(test_round))
+    done = _warm_run(test_round)
     _assert_stored(test_round, done.result)
 
 
@@ -574,9 +574,7 @@ def test_a_persons_newest_logged_change_is_their_state(
     assert person is not None
     story(person, world)
     for test_round in world["rounds"]:
-        done = reconcile_round_coverage(test_round, by=None)
-        assert done.run.timings["path"] == "warm"
-        _assert_equal(done.result, _cold(test_round))
+        done = _warm_run(test_round)
         _assert_stored(test_round, done.result)
 
 
@@ -602,9 +600,7 @@ def test_a_change_committed_after_a_newer_one_is_read(world: dict[str, Any]) -> 
     with _other_connection() as other:
         other.execute("DELETE FROM testing_sample WHERE id = %s", [early.pk])  # logged, not committed
         add_sample(random.Random(4), world)  # logged after it, committed
-        done = reconcile_round_coverage(test_round, by=None)
-        assert done.run.timings["path"] == "warm"
-        _assert_equal(done.result, _cold(test_round))
+        done = _warm_run(test_round)
         other.commit()
     done = reconcile_round_coverage(test_round, by=None)
     assert done.run.timings["path"] == "warm"
@@ -631,9 +627,7 @@ def test_a_sample_inserted_before_a_newer_change_and_committed_after_it_is_read(
             [START + dt.timedelta(hours=7), tube.division_id, person.pk, world["site"].pk, test_round.pk, tube.pk],
         )
         retime_sample(random.Random(9), world)  # logged after it, committed
-        done = reconcile_round_coverage(test_round, by=None)
-        assert done.run.timings["path"] == "warm"
-        _assert_equal(done.result, _cold(test_round))
+        done = _warm_run(test_round)
         other.commit()
     done = reconcile_round_coverage(test_round, by=None)
     assert done.run.timings["path"] == "warm"
@@ -657,9 +651,7 @@ def test_a_move_committed_after_a_newer_change_is_read(world: dict[str, Any]) ->
         neighbour = Person.objects.exclude(pk=person.pk).first()
         assert neighbour is not None
         _move(neighbour, world, "b")  # logged after it, committed
-        done = reconcile_round_coverage(test_round, by=None)
-        assert done.run.timings["path"] == "warm"
-        _assert_equal(done.result, _cold(test_round))
+        done = _warm_run(test_round)
         other.commit()
     done = reconcile_round_coverage(test_round, by=None)
     assert done.run.timings["path"] == "warm"
