@@ -551,92 +551,156 @@ def _document_holders(kind: str, numbers: list[str]) -> list[tuple[str, int]]:
     return found
 
 
-def bulk_resolve_people(people: Sequence[BulkPerson], *, insert_batch: int = 2000) -> BulkResolution:
-    """Find each person in the registry or create them (with their document). Call inside a transaction.
+class PeopleColumns(NamedTuple):
+    """`BulkPerson` fields as one list each: how a chunked load hands its people over (`BulkResolver`)."""
 
-    New people are written with `core.bulk` (ids allocated up front, executemany/COPY of plain tuples);
-    `insert_batch` is kept for callers and no longer matters."""
-    keys = {p.key for p in people}
-    owners: dict[IdentityKey, int] = {}
-    for kind in {k[1] for k in keys if k[0] == "document"}:
-        numbers = sorted(k[2] for k in keys if k[0] == "document" and k[1] == kind)
-        for number, person_id in _document_holders(kind, numbers):
-            owners[("document", kind, number)] = person_id
-    wanted = {(k[1], k[2]) for k in keys if k[0] == "phone"}
-    for batch in _batches(sorted({phone for _name, phone in wanted})):
-        for name, phone, person_id, merged_into in (
-            Person.objects.filter(phone__in=batch)  # merged records dropped below: see bulk_queue_possible_matches
-            .order_by("pk")
-            .values_list("name", "phone", "pk", "merged_into_id")
-        ):
-            if merged_into is None and (name, phone) in wanted:
-                owners.setdefault(("phone", name, phone), person_id)
-    survivors = _survivors(set(owners.values()))
-    person_of = {key: survivors.get(pid, pid) for key, pid in owners.items()}
-    home_of: dict[int, str] = {}
-    for batch in _batches(sorted(set(person_of.values()))):
-        home_of.update(
-            (pk, str(home)) for pk, home in Person.objects.filter(pk__in=batch).values_list("pk", "home_division_id")
-        )
+    key: list[IdentityKey]
+    name: list[str]
+    document_kind: list[str]
+    document_number: list[str]
+    phone: list[str]
+    address: list[str]
+    home_division: list[str]
+    pinyin: list[str]
+    birth_date: list[date | None]
+    sex: list[str]
 
-    fresh: dict[IdentityKey, BulkPerson] = {}
-    for person in people:
-        if person.key not in person_of:
-            fresh.setdefault(person.key, person)
-    ids = bulk.allocate_ids(Person, len(fresh))
-    now = timezone.now()
-    rows = []
-    documents = 0
-    created_records: list[NewRecord] = []
-    stored_date: dict[Any, Any] = {}  # birth date → as stored, once per distinct date
-    for pk, item in zip(ids, fresh.values(), strict=True):
-        born, sex = (
-            (item.birth_date, item.sex) if item.sex else birth_date_and_sex(item.document_kind, item.document_number)
-        )
-        if born not in stored_date:
-            stored_date[born] = bulk.db_date(born)
-        rows.append(
-            (
-                pk,
-                item.name,
-                item.pinyin or name_pinyin(item.name),
-                sex,
-                stored_date[born],
-                item.phone,
-                item.phone[-4:],
-                item.document_kind,
-                item.document_number,
-                item.home_division,
-                item.address,
+    @classmethod
+    def of(cls, people: Sequence[BulkPerson]) -> PeopleColumns:
+        if not people:
+            return cls(*([] for _ in cls._fields))
+        return cls(*map(list, zip(*people, strict=True)))
+
+
+class BulkResolver:
+    """Find people in the registry or create them, in one or more calls inside one transaction (a list written
+    chunk by chunk): same document → same person (following merges); without a document, an unmerged record
+    with the same name and mobile; otherwise a new person. A person met in an earlier call is not looked up
+    again. `finish()` writes the new people's documents — derived from the person rows in one statement — and
+    returns the resolution.
+
+    New people are written with `core.bulk` (ids allocated up front, executemany/COPY of plain tuples). The
+    look-ups of one call are plain SQL in batches through the document index and the mobile index: a load
+    that defers the person table's indexes (`core.bulk.indexes_deferred`) keeps the mobile index."""
+
+    def __init__(self) -> None:
+        self.person_of: dict[IdentityKey, int] = {}
+        self.home_of: dict[int, str] = {}
+        self._created: list[int] = []
+        self.created_ids: set[int] = set()  # the people created so far (none of them is in any pool yet)
+        self._created_records: list[NewRecord] = []
+        self._documents = 0
+        self._stored_date: dict[Any, Any] = {}  # birth date → as stored, once per distinct date
+        self._now = timezone.now()
+
+    def resolve(self, people: PeopleColumns) -> list[int]:
+        """The person id of each row of `people`, creating the people not found."""
+        person_of = self.person_of
+        self._find({key for key in people.key if key not in person_of})
+        fresh: dict[IdentityKey, int] = {}  # a new person's key → the first row that has it
+        for index, key in enumerate(people.key):
+            if key not in person_of and key not in fresh:
+                fresh[key] = index
+        ids = bulk.allocate_ids(Person, len(fresh))
+        rows = []
+        stored_date = self._stored_date
+        for pk, (key, index) in zip(ids, fresh.items(), strict=True):
+            name, kind, number, phone = (
+                people.name[index],
+                people.document_kind[index],
+                people.document_number[index],
+                people.phone[index],
             )
+            born, sex = (
+                (people.birth_date[index], people.sex[index]) if people.sex[index] else birth_date_and_sex(kind, number)
+            )
+            if born not in stored_date:
+                stored_date[born] = bulk.db_date(born)
+            home = people.home_division[index]
+            rows.append(
+                (
+                    pk,
+                    name,
+                    people.pinyin[index] or name_pinyin(name),
+                    sex,
+                    stored_date[born],
+                    phone,
+                    phone[-4:],
+                    kind,
+                    number,
+                    home,
+                    people.address[index],
+                )
+            )
+            person_of[key] = pk
+            self.home_of[pk] = home
+            if phone:
+                self._created_records.append((pk, name, phone, kind, number))
+            self._documents += bool(number)
+        bulk.insert_rows(Person, _PERSON_COLUMNS, rows, now=self._now)
+        self._created.extend(ids)
+        self.created_ids.update(ids)
+        return [person_of[key] for key in people.key]
+
+    def _find(self, keys: set[IdentityKey]) -> None:
+        """Look `keys` up in the registry (documents, then names and mobiles), following merges."""
+        owners: dict[IdentityKey, int] = {}
+        for kind in {k[1] for k in keys if k[0] == "document"}:
+            numbers = sorted(k[2] for k in keys if k[0] == "document" and k[1] == kind)
+            for number, person_id in _document_holders(kind, numbers):
+                owners[("document", kind, number)] = person_id
+        wanted = {(k[1], k[2]) for k in keys if k[0] == "phone"}
+        for batch in _batches(sorted({phone for _name, phone in wanted})):
+            for name, phone, person_id, merged_into in (
+                Person.objects.filter(phone__in=batch)  # merged records dropped below: see bulk_queue_possible_matches
+                .order_by("pk")
+                .values_list("name", "phone", "pk", "merged_into_id")
+            ):
+                if merged_into is None and (name, phone) in wanted:
+                    owners.setdefault(("phone", name, phone), person_id)
+        if not owners:
+            return
+        survivors = _survivors(set(owners.values()))
+        found = {key: survivors.get(pid, pid) for key, pid in owners.items()}
+        self.person_of.update(found)
+        unknown = sorted({pid for pid in found.values() if pid not in self.home_of})
+        for batch in _batches(unknown):
+            self.home_of.update(
+                (pk, str(home))
+                for pk, home in Person.objects.filter(pk__in=batch).values_list("pk", "home_division_id")
+            )
+
+    def finish(self) -> BulkResolution:
+        """Write each new person's document, as written on the person row — derived in the database, no row
+        through Python — and return the resolution."""
+        ids = self._created
+        quoted = connection.ops.quote_name
+        created, created_params = bulk.id_block_condition(quoted("id"), ids)
+        bulk.insert_select(
+            PersonDocument,
+            ("person_id", "kind", "number"),
+            f"SELECT {quoted('id')}, {quoted('primary_document_kind')}, {quoted('primary_document_number')}"  # noqa: S608
+            f" FROM {quoted(Person._meta.db_table)} WHERE {created} AND {quoted('primary_document_number')} <> ''"
+            f" ORDER BY {quoted('id')}",
+            created_params,
+            now=self._now,
+            expected=self._documents,
         )
-        person_of[item.key] = pk
-        home_of[pk] = item.home_division
-        if item.phone:
-            created_records.append((pk, item.name, item.phone, item.document_kind, item.document_number))
-        documents += bool(item.document_number)
-    bulk.insert_rows(Person, _PERSON_COLUMNS, rows, now=now)
-    del rows
-    # Each new person's document, as written on the person row: derived in the database, no row through Python.
-    quoted = connection.ops.quote_name
-    created, created_params = bulk.id_block_condition(quoted("id"), ids)
-    bulk.insert_select(
-        PersonDocument,
-        ("person_id", "kind", "number"),
-        f"SELECT {quoted('id')}, {quoted('primary_document_kind')}, {quoted('primary_document_number')}"  # noqa: S608
-        f" FROM {quoted(Person._meta.db_table)} WHERE {created} AND {quoted('primary_document_number')} <> ''"
-        f" ORDER BY {quoted('id')}",
-        created_params,
-        now=now,
-        expected=documents,
-    )
-    return BulkResolution(
-        person_of=person_of,
-        home_of=home_of,
-        created=len(ids),
-        created_ids=frozenset(ids),
-        created_records=created_records,
-    )
+        return BulkResolution(
+            person_of=self.person_of,
+            home_of=self.home_of,
+            created=len(ids),
+            created_ids=frozenset(ids),
+            created_records=self._created_records,
+        )
+
+
+def bulk_resolve_people(people: Sequence[BulkPerson], *, insert_batch: int = 2000) -> BulkResolution:
+    """Find each person in the registry or create them (with their document), in one call of `BulkResolver`.
+    Call inside a transaction. `insert_batch` is kept for callers and no longer matters."""
+    resolver = BulkResolver()
+    resolver.resolve(PeopleColumns.of(people))
+    return resolver.finish()
 
 
 def bulk_add_sources(

@@ -14,9 +14,11 @@ shared with `list_person`). One audit entry per import.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from fangkong.screening.imports.fields import FIELD_NAMES, FIELDS, missing_field
 from fangkong.screening.imports.reading import Table, check_size, read_list
 from fangkong.screening.imports.selectors import remembered_layout, router_for
 from fangkong.screening.imports.uploads import file_chunks, store_upload
-from fangkong.screening.imports.validation import validate_rows
+from fangkong.screening.imports.validation import CheckedChunk, RowChecker
 from fangkong.screening.models import ListImport, ListLayout, Reason, RiskReport, Source
 
 IMPORT_JOB = "screening.import_list"
@@ -358,16 +360,13 @@ def _import_list(
     table: Table = read_list(Path(list_import.file_path))
     clean = check_mapping(mapping, table.headers)
     total = len(table.rows)
-    report(0, total, str(_("checking rows")))
-    router = router_for(list_import.division_id)
-    valid, errors = validate_rows(
-        table,
-        clean,
-        router=router,
-        now=now,
-        progress=lambda done, all_rows: report(done, all_rows, str(_("checking rows"))),
-    )
-    del table
+    checker = RowChecker(table, clean, router=router_for(list_import.division_id), now=now)
+    del table  # the checker holds it while it checks
+    chunks = iter(checker)
+    with closing(chunks):  # the checking processes end with the chunks, however the write ends
+        result, errors = _write_while_checking(
+            checker, chunks, list_import=list_import, reason=reason, by=by, now=now, report=report
+        )
     if errors:
         write_error_report(list_import, errors)
         failing = len({e["row"] for e in errors})
@@ -383,33 +382,69 @@ def _import_list(
             field=errors[0]["field"],
             details=errors,
         )
-    report(0, total, str(_("writing (one transaction: the page shows the result when it commits)")))
-    with bulk.large_write(len(valid)), transaction.atomic():
-        locked = ListImport.objects.select_for_update().get(pk=list_import.pk)
-        if is_imported(locked) or _imported_elsewhere(locked.source, locked.sha256):
-            raise _already_imported(locked)
-        counts = writing.write_rows(
-            valid,
-            list_import=locked,
-            reason=reason,
-            by=by,
-            now=now,
-            progress=lambda done, all_rows: report(done, all_rows, str(_("writing"))),
-        )
-        result = ImportResult(rows=total, **counts)
-        ListImport.objects.filter(pk=locked.pk).update(rows=total, errors=0, created=result.entries_created)
-        audit.record(
-            "screening.list.import",
-            by=by,
-            target=locked,
-            division_path=locked.division_id,
-            changes={
-                "file": [None, locked.file_name],
-                "sha256": [None, locked.sha256],
-                "source": [None, locked.source],
-                **{key: [0, value] for key, value in result.as_dict().items()},
-            },
-        )
+    assert result is not None
     list_import.rows, list_import.errors, list_import.created = total, 0, result.entries_created
     report(total, total, str(_("done")))
     return result
+
+
+class _RowsFailed(Exception):
+    """A checked chunk had errors: leave the write transaction (rolled back) and go on checking."""
+
+
+def _write_while_checking(
+    checker: RowChecker,
+    chunks: Generator[CheckedChunk, None, None],
+    *,
+    list_import: ListImport,
+    reason: str,
+    by: User | None,
+    now: datetime,
+    report: Progress,
+) -> tuple[ImportResult | None, list[dict[str, Any]]]:
+    """Write each checked chunk as it comes, in one transaction opened at the first chunk without errors; the
+    first error rolls everything back and the rest of the file is only checked (in every process), so that the
+    error report has every failing row. Returns the result, or the errors."""
+    total = checker.total
+    errors: list[dict[str, Any]] = []
+    message = str(_("checking and writing (one transaction: the page shows the result when it commits)"))
+    report(0, total, message)
+    first = next(chunks)
+    errors.extend(first.errors)
+    if not errors:
+        try:
+            with bulk.large_write(total), transaction.atomic():
+                locked = ListImport.objects.select_for_update().get(pk=list_import.pk)
+                if is_imported(locked) or _imported_elsewhere(locked.source, locked.sha256):
+                    raise _already_imported(locked)
+                with writing.ListWriter(list_import=locked, reason=reason, by=by, now=now, rows=total) as writer:
+                    for chunk in chain([first], chunks):
+                        if chunk.errors:
+                            errors.extend(chunk.errors)
+                            raise _RowsFailed
+                        writer.add(chunk.valid)
+                        report(chunk.stop, total, message)
+                    report(total, total, str(_("writing (one transaction: the page shows the result when it commits)")))
+                    counts = writer.finish()
+                result = ImportResult(rows=total, **counts)
+                ListImport.objects.filter(pk=locked.pk).update(rows=total, errors=0, created=result.entries_created)
+                audit.record(
+                    "screening.list.import",
+                    by=by,
+                    target=locked,
+                    division_path=locked.division_id,
+                    changes={
+                        "file": [None, locked.file_name],
+                        "sha256": [None, locked.sha256],
+                        "source": [None, locked.source],
+                        **{key: [0, value] for key, value in result.as_dict().items()},
+                    },
+                )
+            return result, []
+        except _RowsFailed:
+            pass
+    checker.help_checking()
+    for chunk in chunks:
+        errors.extend(chunk.errors)
+        report(chunk.stop, total, str(_("checking rows")))
+    return None, errors

@@ -17,7 +17,8 @@ without a Python step per row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -25,8 +26,9 @@ from django.db import connection
 
 from fangkong.core import bulk
 from fangkong.core.models import User
-from fangkong.people.services import bulk_add_sources_from, bulk_queue_possible_matches, bulk_resolve_people
-from fangkong.screening.imports.validation import ValidRow
+from fangkong.people.models import Person
+from fangkong.people.services import BulkResolver, PeopleColumns, bulk_add_sources_from, bulk_queue_possible_matches
+from fangkong.screening.imports.validation import ValidColumns
 from fangkong.screening.models import OPEN_STATES, ListImport, LoopState, PoolEntry, PoolEvent, RiskReport
 from fangkong.screening.services import entry_terms
 
@@ -40,152 +42,231 @@ def _chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _responsible(home: str, row: ValidRow) -> tuple[str, bool]:
+def _responsible(home: str, community: str, queue: str) -> tuple[str, bool]:
     """As `screening.services.responsible_division`: the person's home community, else the community of the
     row's address, else the unlocated queue of the county (of the registry's home, the ID region or the
     importing jurisdiction), else the city's."""
     if len(home) == 12:
         return home, False
-    if row.community:
-        return row.community, False
-    return (home[:6] if len(home) >= 6 else row.queue), True
+    if community:
+        return community, False
+    return (home[:6] if len(home) >= 6 else queue), True
+
+
+class ListWriter:
+    """Writes a checked list chunk by chunk (`add`, in file order) and then what follows from all of it
+    (`finish`), inside the caller's transaction and a `with` block: the registry (people resolved or
+    created), the pool (one new entry per person not already open), and one report per row; then the new
+    people's documents, the new entries' 'listed' events and the reports' provenance rows, each derived in
+    the database in one statement, and the merge queue. On SQLite the three tables written per chunk defer
+    their indexes to the end (`core.bulk.indexes_deferred`), keeping the ones the next chunk looks people and
+    entries up by."""
+
+    def __init__(self, *, list_import: ListImport, reason: str, by: User | None, now: datetime, rows: int) -> None:
+        self._import, self._reason, self._by, self._now = list_import, reason, by, now
+        self._actor = by.pk if by is not None and by.pk else None
+        self._prefix = f"{list_import.sha256[:16]}:"
+        self._import_tail = f',"import":{list_import.pk}}}'
+        self._resolver = BulkResolver()
+        self._entry_of: dict[int, int] = {}  # person id → the entry this import's reports go to
+        self._open_entry: dict[int, tuple[int, list[str]]] = {}  # people already open: entry id, reasons
+        self._entry_ids: list[int] = []
+        self._report_ids: list[int] = []
+        self._due: dict[str, tuple[str, Any, Any]] = {}
+        self._arrived: dict[datetime | None, Any] = {}
+        self._listed_at, self._reasons_json = bulk.db_datetime(now), bulk.db_json([reason])
+        self._flag = {False: bulk.db_bool(False), True: bulk.db_bool(True)}
+        self.rows = self.unlocated = 0
+        self._rows_expected = rows
+        self._deferred = ExitStack()
+
+    def __enter__(self) -> ListWriter:
+        for model, keep in ((Person, ("phone",)), (PoolEntry, ("person_id",)), (RiskReport, ())):
+            self._deferred.enter_context(bulk.indexes_deferred(model, self._rows_expected, keep=keep))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        """Builds the deferred indexes again (after `finish`), or — on an exception — leaves them to the
+        transaction's rollback."""
+        self._deferred.__exit__(*exc)
+
+    def add(self, rows: ValidColumns) -> None:
+        """Write one chunk of checked rows (the next in file order)."""
+        if not rows.size:
+            return
+        people = PeopleColumns(
+            rows.identity_keys(),
+            rows.name,
+            rows.document_kind,
+            rows.document_number,
+            rows.phone,
+            rows.address,
+            rows.homes(),
+            rows.pinyin,
+            rows.birth_date,
+            rows.sex,
+        )
+        row_person = self._resolver.resolve(people)
+        self._add_entries(rows, row_person)
+        self._add_reports(rows, row_person)
+        self.rows += rows.size
+
+    def _add_entries(self, rows: ValidColumns, row_person: list[int]) -> None:
+        """People met for the first time in this import: an open entry keeps them (the reason is added at
+        the end); the others get one new entry each. People this import created cannot be open yet, so only
+        the others are looked up."""
+        entry_of = self._entry_of
+        first_row: dict[int, int] = {}  # person id → index of their first row in this chunk
+        for index, person in enumerate(row_person):
+            if person not in entry_of and person not in first_row:
+                first_row[person] = index
+        if not first_row:
+            return
+        created = self._resolver.created_ids
+        for batch in _chunks([pid for pid in sorted(first_row) if pid not in created]):
+            for pk, person_id, reasons in PoolEntry.objects.filter(
+                person_id__in=batch, state__in=OPEN_STATES
+            ).values_list("pk", "person_id", "reasons"):
+                self._open_entry[person_id] = (pk, list(reasons))
+                entry_of[person_id] = pk
+        newcomers = [pid for pid in sorted(first_row) if pid not in entry_of]
+        entry_ids = bulk.allocate_ids(PoolEntry, len(newcomers))
+        home_of, due, now, flag = self._resolver.home_of, self._due, self._now, self._flag
+        entries = []
+        for entry_id, person_id in zip(entry_ids, newcomers, strict=True):
+            index = first_row[person_id]
+            division, is_unlocated = _responsible(home_of[person_id], rows.community[index], rows.queue[index])
+            if division not in due:
+                term = entry_terms(division, now=now)
+                due[division] = (term.edition_id, bulk.db_datetime(term.locate_due), bulk.db_datetime(term.test_due))
+            edition_id, locate_due, test_due = due[division]
+            self.unlocated += is_unlocated
+            entry_of[person_id] = entry_id
+            entries.append(
+                (
+                    entry_id,
+                    person_id,
+                    division,
+                    flag[is_unlocated],
+                    self._reasons_json,
+                    LoopState.LISTED,
+                    edition_id,
+                    self._listed_at,
+                    locate_due,
+                    test_due,
+                )
+            )
+        bulk.insert_rows(PoolEntry, ENTRY_COLUMNS, entries, now=now)
+        self._entry_ids.extend(entry_ids)
+
+    def _add_reports(self, rows: ValidColumns, row_person: list[int]) -> None:
+        """One report per row on the ledger: the row as the source saw it (masked), and the import."""
+        arrived = self._arrived
+        for value in rows.arrived_at:
+            if value not in arrived:
+                arrived[value] = bulk.db_datetime(value)
+        report_ids = bulk.allocate_ids(RiskReport, rows.size)
+        entry_of, source, prefix, reason, tail = (
+            self._entry_of,
+            self._import.source,
+            self._prefix,
+            self._reason,
+            self._import_tail,
+        )
+        bulk.insert_rows(
+            RiskReport,
+            ("id", "entry_id", "source", "reference", "reason", "origin_code", "origin_name", "arrived_at", "data"),
+            [
+                (
+                    report_id,
+                    entry_of[person],
+                    source,
+                    f"{prefix}{number}",
+                    reason,
+                    origin_code,
+                    origin_name,
+                    arrived[arrived_at],
+                    masked_json[:-1] + tail,  # == db_json({**row.masked(), "import": list_import.pk})
+                )
+                for report_id, person, number, origin_code, origin_name, arrived_at, masked_json in zip(
+                    report_ids,
+                    row_person,
+                    rows.row,
+                    rows.origin_code,
+                    rows.origin_name,
+                    rows.arrived_at,
+                    rows.masked_json,
+                    strict=True,
+                )
+            ],
+            now=self._now,
+        )
+        self._report_ids.extend(report_ids)
+
+    def finish(self) -> dict[str, int]:
+        """What follows from every row written: documents, the merge queue, events, the reasons of entries
+        already open, provenance rows. Returns the counts. Leaving the `with` block builds the deferred
+        indexes."""
+        resolution = self._resolver.finish()
+        bulk_queue_possible_matches(  # same name and mobile, no shared document: a human decides
+            resolution.created_ids, new_records=resolution.created_records
+        )
+        quoted = connection.ops.quote_name
+        # Each new entry's 'listed' event, derived from the entries just written.
+        new_entries, new_entry_params = bulk.id_block_condition(quoted("id"), self._entry_ids)
+        bulk.insert_select(
+            PoolEvent,
+            ("entry_id",),
+            f"SELECT {quoted('id')} FROM {quoted(PoolEntry._meta.db_table)} WHERE {new_entries}"  # noqa: S608
+            f" ORDER BY {quoted('id')}",
+            new_entry_params,
+            constants={
+                "kind": "listed",
+                "to_state": LoopState.LISTED,
+                "note": self._import.source,
+                "by_id": self._actor,
+            },
+            now=self._now,
+            expected=len(self._entry_ids),
+        )
+        extended = [
+            PoolEntry(pk=pk, reasons=[*reasons, self._reason])
+            for pk, reasons in self._open_entry.values()
+            if self._reason not in reasons
+        ]
+        PoolEntry.objects.bulk_update(extended, ["reasons"], batch_size=INSERT_BATCH)
+        # From each report the person's provenance row: the same masked row without the import.
+        new_reports, report_params = bulk.id_block_condition(f"report.{quoted('id')}", self._report_ids)
+        data_without_import = bulk.json_without_key(f"report.{quoted('data')}", "import")
+        bulk_add_sources_from(
+            f"SELECT entry.{quoted('person_id')}, report.{quoted('source')}, report.{quoted('reference')},"  # noqa: S608
+            f" {data_without_import} FROM {quoted(RiskReport._meta.db_table)} AS report"
+            f" JOIN {quoted(PoolEntry._meta.db_table)} AS entry ON entry.{quoted('id')} = report.{quoted('entry_id')}"
+            f" WHERE {new_reports} ORDER BY report.{quoted('id')}",
+            report_params,
+            by=self._by,
+            expected=len(self._report_ids),
+        )
+        return {
+            "people_created": resolution.created,
+            "entries_created": len(self._entry_ids),
+            "reports_added": self.rows,
+            "unlocated": self.unlocated,
+        }
 
 
 def write_rows(
-    rows: list[ValidRow],
+    rows: ValidColumns,
     *,
     list_import: ListImport,
     reason: str,
     by: User | None,
     now: datetime,
-    progress: Callable[[int, int], None],
 ) -> dict[str, int]:
-    """Write `rows` (already valid) and return the counts. Call inside a transaction."""
-    actor = by.pk if by is not None and by.pk else None
-    source = list_import.source
-    prefix = f"{list_import.sha256[:16]}:"
-    total = len(rows)
-    steps = total * 4 or 1
-    progress(0, steps)
-
-    # 1. The registry: one identity per person in the file, resolved or created.
-    resolution = bulk_resolve_people([row.person for row in rows], insert_batch=INSERT_BATCH)
-    person_of, home_of = resolution.person_of, resolution.home_of
-    bulk_queue_possible_matches(  # same name and mobile, no shared document: a human decides
-        resolution.created_ids, new_records=resolution.created_records
-    )
-    row_person = [person_of[row.person.key] for row in rows]
-    progress(total, steps)
-    progress(total * 2, steps)
-
-    # 2. The pool: people already open keep their entry; the others get one new entry each. People this import
-    # created cannot be in any pool yet, so only the others are looked up.
-    first_for_person: dict[int, ValidRow] = {}
-    for person, row in zip(row_person, rows, strict=True):
-        first_for_person.setdefault(person, row)
-    person_ids = sorted(first_for_person)
-    open_entry: dict[int, tuple[int, list[str]]] = {}
-    for batch in _chunks([pid for pid in person_ids if pid not in resolution.created_ids]):
-        for pk, person_id, reasons in PoolEntry.objects.filter(person_id__in=batch, state__in=OPEN_STATES).values_list(
-            "pk", "person_id", "reasons"
-        ):
-            open_entry[person_id] = (pk, list(reasons))
-    entry_of: dict[int, int] = {pid: pk for pid, (pk, _reasons) in open_entry.items()}
-    newcomers = [pid for pid in person_ids if pid not in open_entry]
-    entry_ids = bulk.allocate_ids(PoolEntry, len(newcomers))
-    listed_at, reasons_json = bulk.db_datetime(now), bulk.db_json([reason])
-    due: dict[str, tuple[str, Any, Any]] = {}
-    entries = []
-    unlocated = 0
-    for entry_id, person_id in zip(entry_ids, newcomers, strict=True):
-        division, is_unlocated = _responsible(home_of[person_id], first_for_person[person_id])
-        if division not in due:
-            term = entry_terms(division, now=now)
-            due[division] = (term.edition_id, bulk.db_datetime(term.locate_due), bulk.db_datetime(term.test_due))
-        edition_id, locate_due, test_due = due[division]
-        unlocated += is_unlocated
-        entry_of[person_id] = entry_id
-        entries.append(
-            (
-                entry_id,
-                person_id,
-                division,
-                is_unlocated,
-                reasons_json,
-                LoopState.LISTED,
-                edition_id,
-                listed_at,
-                locate_due,
-                test_due,
-            )
-        )
-    bulk.insert_rows(PoolEntry, ENTRY_COLUMNS, entries, now=now)
-    del entries
-    # Each new entry's 'listed' event, derived in the database from the entries just written.
-    quoted = connection.ops.quote_name
-    new_entries, new_entry_params = bulk.id_block_condition(quoted("id"), entry_ids)
-    bulk.insert_select(
-        PoolEvent,
-        ("entry_id",),
-        f"SELECT {quoted('id')} FROM {quoted(PoolEntry._meta.db_table)} WHERE {new_entries}"  # noqa: S608
-        f" ORDER BY {quoted('id')}",
-        new_entry_params,
-        constants={"kind": "listed", "to_state": LoopState.LISTED, "note": source, "by_id": actor},
-        now=now,
-        expected=len(entry_ids),
-    )
-    extended = [
-        PoolEntry(pk=pk, reasons=[*reasons, reason]) for pk, reasons in open_entry.values() if reason not in reasons
-    ]
-    PoolEntry.objects.bulk_update(extended, ["reasons"], batch_size=INSERT_BATCH)
-    progress(total * 3, steps)
-
-    # 3. One report per row on the ledger (the row as the source saw it, and the import), and from each report
-    # the person's provenance row (the same masked row without the import), derived in the database.
-    import_tail = f',"import":{list_import.pk}}}'
-    arrived: dict[datetime | None, Any] = {}
-    for row in rows:
-        if row.arrived_at not in arrived:
-            arrived[row.arrived_at] = bulk.db_datetime(row.arrived_at)
-    report_ids = bulk.allocate_ids(RiskReport, total)
-    bulk.insert_rows(
-        RiskReport,
-        ("id", "entry_id", "source", "reference", "reason", "origin_code", "origin_name", "arrived_at", "data"),
-        (
-            (
-                report_id,
-                entry_of[person],
-                source,
-                f"{prefix}{row.row}",
-                reason,
-                row.origin_code,
-                row.origin_name,
-                arrived[row.arrived_at],
-                row.masked_json[:-1] + import_tail,  # == db_json({**row.masked(), "import": list_import.pk})
-            )
-            for report_id, person, row in zip(report_ids, row_person, rows, strict=True)
-        ),
-        now=now,
-        expected=total,
-    )
-    new_reports, report_params = bulk.id_block_condition(f"report.{quoted('id')}", report_ids)
-    data_without_import = bulk.json_without_key(f"report.{quoted('data')}", "import")
-    bulk_add_sources_from(
-        f"SELECT entry.{quoted('person_id')}, report.{quoted('source')}, report.{quoted('reference')},"  # noqa: S608
-        f" {data_without_import} FROM {quoted(RiskReport._meta.db_table)} AS report"
-        f" JOIN {quoted(PoolEntry._meta.db_table)} AS entry ON entry.{quoted('id')} = report.{quoted('entry_id')}"
-        f" WHERE {new_reports} ORDER BY report.{quoted('id')}",
-        report_params,
-        by=by,
-        expected=total,
-    )
-    progress(steps, steps)
-    return {
-        "people_created": resolution.created,
-        "entries_created": len(entry_ids),
-        "reports_added": total,
-        "unlocated": unlocated,
-    }
+    """Write `rows` (already valid) in one go and return the counts. Call inside a transaction."""
+    with ListWriter(list_import=list_import, reason=reason, by=by, now=now, rows=rows.size) as writer:
+        writer.add(rows)
+        return writer.finish()
 
 
 ENTRY_COLUMNS = (

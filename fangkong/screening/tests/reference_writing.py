@@ -20,7 +20,7 @@ from fangkong.people.services import (
     _survivors,
     birth_date_and_sex,
 )
-from fangkong.screening.imports.validation import ValidRow
+from fangkong.screening.imports.validation import ValidColumns, ValidRow
 from fangkong.screening.models import OPEN_STATES, ListImport, LoopState, PoolEntry, PoolEvent, RiskReport
 from fangkong.screening.services import EntryTerms, entry_terms
 
@@ -249,6 +249,33 @@ def write_rows(
         "reports_added": total,
         "unlocated": unlocated,
     }
+
+
+class ReferenceListWriter:
+    """`writing.ListWriter`'s interface over the reference: the chunks are collected and written at the end."""
+
+    def __init__(self, *, list_import: ListImport, reason: str, by: User | None, now: datetime, rows: int) -> None:
+        self._import, self._reason, self._by, self._now = list_import, reason, by, now
+        self._rows: list[ValidRow] = []
+
+    def __enter__(self) -> ReferenceListWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def add(self, rows: ValidColumns) -> None:
+        self._rows.extend(rows.rows())
+
+    def finish(self) -> dict[str, int]:
+        return write_rows(
+            self._rows,
+            list_import=self._import,
+            reason=self._reason,
+            by=self._by,
+            now=self._now,
+            progress=lambda done, total: None,
+        )
 
 
 def _report_data(row: ValidRow, list_import: ListImport) -> dict[str, Any]:

@@ -344,3 +344,31 @@ def test_the_command_line_imports_and_prints_errors(tmp_path, tree):
         call_command(
             "import_list", str(bad), "--source", "police", "--layout", "市公安局推送", "--map", "name=姓名", stdout=out
         )
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import as a million-row file runs it: checked in forked processes, a few rows per chunk, each chunk
+    written as it comes."""
+    from fangkong.screening.imports import validation
+
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(validation, "processes_for", lambda rows: 3)
+
+
+def test_errors_in_later_chunks_roll_back_the_chunks_already_written(tmp_path, tree, officer, small_chunks):
+    """Chunks 1 and 2 are written before chunk 3 fails: nothing stays, and the chunks after the failure are
+    still checked, so the report has every failing row."""
+    good = [[str(n), f"张{n}", "", f"1381234{n:04d}", "上海", "2021-08-03", "东社区"] for n in range(1, 6)]
+    rows = [*good, ["6", "钱七", "", "", "上海", "2021-08-03", ""], *good[:3], ["10", "孙八", "123", "", "", "", ""]]
+    list_import = receive(gbk_csv(tmp_path, rows), officer, tree)
+    before = counts()
+    with pytest.raises(services.ListImportError) as caught:
+        run(list_import, officer)
+    assert counts() == before
+    assert {(d["row"], d["field"]) for d in caught.value.details} == {(7, "id_number"), (11, "id_number")}
+    list_import.refresh_from_db()
+    assert (list_import.rows, list_import.errors) == (10, 2)
+    fixed = receive(gbk_csv(tmp_path, good, name="fixed.csv"), officer, tree)
+    assert run(fixed, officer).people_created == 5  # the database took writes again: no lock, no leftovers

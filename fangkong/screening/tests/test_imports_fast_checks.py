@@ -66,7 +66,45 @@ def test_checking_in_several_processes_gives_what_one_process_gives(tmp_path, tr
     assert one[1] and len(one[0]) == 2 * len(ROWS) + len(MESSY_ROWS)
     for processes in (2, 3):
         assert validation.validate_rows(table, mapping, router=router, now=NOW, processes=processes) == one
+        for chunk_rows in (1, 5):
+            chunked = validation.validate_rows(
+                table, mapping, router=router, now=NOW, processes=processes, chunk_rows=chunk_rows
+            )
+            assert chunked == one
     assert [row.masked_json for row in one[0]] == [validation.bulk.db_json(row.masked()) for row in one[0]]
+
+
+def test_a_checking_process_that_dies_loses_nothing(tmp_path, tree):
+    """A forked checker killed in the middle of a chunk (out of memory, say): the importing process checks
+    that chunk itself, and the chunks come out complete and in file order, as one process gives them."""
+    import os
+
+    from fangkong.screening.imports import validation
+    from fangkong.screening.imports.fields import suggest_mapping
+    from fangkong.screening.imports.reading import read_list
+    from fangkong.screening.imports.selectors import router_for
+    from fangkong.screening.tests.test_imports import HEADERS, gbk_csv
+    from fangkong.screening.tests.test_imports_fast_writer import NOW, ROWS
+
+    parent = os.getpid()
+
+    class DyingChecker(validation.RowChecker):
+        def check(self, index: int) -> validation.CheckedChunk:
+            if os.getpid() != parent and index in (1, 4):
+                os._exit(9)  # as a kill would: no result, no clean-up
+            return super().check(index)
+
+    table = read_list(gbk_csv(tmp_path, ROWS * 3))
+    mapping = suggest_mapping(HEADERS)
+    router = router_for(tree["city"].path)
+    one = validation.validate_rows(table, mapping, router=router, now=NOW, processes=1)
+    for processes in (2, 3):
+        checker = DyingChecker(table, mapping, router=router, now=NOW, processes=processes, chunk_rows=4)
+        chunks = list(checker)
+        assert [(chunk.start, chunk.stop) for chunk in chunks] == [
+            (n, min(n + 4, len(ROWS) * 3)) for n in range(0, len(ROWS) * 3, 4)
+        ]
+        assert validation.ValidColumns.joined([chunk.valid for chunk in chunks]).rows() == one[0]
 
 
 def _community_in_reference(router: Router, address: str, county: str) -> str:

@@ -116,18 +116,28 @@ def _import(list_import: services.ListImport, officer: User) -> services.ImportR
     return services.import_list(list_import, mapping=services.preview(list_import).suggested, by=officer, now=NOW)
 
 
-def test_the_fast_writer_writes_exactly_what_the_reference_wrote(tmp_path, tree, officer, registry, monkeypatch):
+@pytest.mark.parametrize("chunk_rows", [None, 3], ids=["one-chunk", "chunks-of-3"])
+def test_the_fast_writer_writes_exactly_what_the_reference_wrote(
+    tmp_path, tree, officer, registry, monkeypatch, chunk_rows
+):
+    """In one chunk, and in chunks of three rows checked by forked processes and written as they come (a repeated
+    person, a phone-only person and a person already open meet again in later chunks)."""
+    if chunk_rows:
+        from fangkong.screening.imports import validation
+
+        monkeypatch.setattr(validation, "CHUNK_ROWS", chunk_rows)
+        monkeypatch.setattr(validation, "processes_for", lambda rows: 2)
     list_import = _receive(gbk_csv(tmp_path, ROWS), officer, tree)
     with transaction.atomic():
         with monkeypatch.context() as patch:
-            patch.setattr(services.writing, "write_rows", reference_writing.write_rows)
+            patch.setattr(services.writing, "ListWriter", reference_writing.ReferenceListWriter)
             expected_result = _import(list_import, officer)
         expected = snapshot()
         transaction.set_rollback(True)
     list_import.refresh_from_db()
     assert not services.is_imported(list_import)  # rolled back: the same upload imports again
 
-    assert services.writing.write_rows is writing.write_rows
+    assert services.writing.ListWriter is writing.ListWriter
     result = _import(list_import, officer)
     assert result == expected_result
     assert result.as_dict() == {
@@ -213,6 +223,59 @@ def test_a_large_sqlite_insert_rebuilds_the_same_indexes(tree, monkeypatch):
     with pytest.raises(IntegrityError), transaction.atomic():  # the partial unique index is back and enforced
         bulk.insert_rows(PersonSource, ("person_id", "source", "reference", "data"), rows[:1])
     assert PersonSource.objects.filter(person=person).count() == 3
+
+
+@pytest.mark.parametrize("generator", [False, True], ids=["list", "generator"])
+def test_insert_rows_writes_every_row_in_statements_of_several_rows(tree, monkeypatch, generator):
+    """Statements of three rows (SQLite) and a last, shorter one; unnamed columns' defaults as literals."""
+    monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", 3)
+    person = Person.objects.create(name="甲", home_division=tree["a"])
+    for count in (1, 3, 7):
+        rows = [(person.pk, "police", f"{count}:{n}", bulk.db_json({"n": n, "名": "100%"})) for n in range(count)]
+        with transaction.atomic():
+            written = bulk.insert_rows(
+                PersonSource,
+                ("person_id", "source", "reference", "data"),
+                (row for row in rows) if generator else rows,
+                expected=count,
+            )
+        assert written == count
+        stored = PersonSource.objects.filter(reference__startswith=f"{count}:").order_by("pk")
+        assert [(s.reference, s.data, s.recorded_by_id) for s in stored] == [
+            (f"{count}:{n}", {"n": n, "名": "100%"}, None) for n in range(count)
+        ]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite defers indexes")
+def test_indexes_deferred_for_a_chunked_load_keep_the_lookup_index_and_come_back(tree, monkeypatch):
+    from django.db import IntegrityError
+
+    monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 100)  # a load of 1,000 counts as large
+
+    def indexes(table: str) -> list[tuple[str, str]]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s", [table])
+            return sorted(cursor.fetchall())
+
+    before = indexes("people_person")
+    columns = ("name", "phone", "home_division_id")
+    with transaction.atomic():
+        with bulk.indexes_deferred(Person, 1000, keep=("phone",)):
+            during = indexes("people_person")
+            assert [name for name, _sql in during] == ["person_phone_idx"]
+            for chunk in range(3):  # each insert leaves the indexes alone
+                bulk.insert_rows(Person, columns, [(f"乙{chunk}", "13800001111", tree["a"].path)] * 2)
+                assert indexes("people_person") == during
+            assert Person.objects.filter(phone="13800001111").count() == 6
+        assert indexes("people_person") == before
+    sources = indexes("people_personsource")
+    person = Person.objects.first()
+    assert person is not None
+    row = (person.pk, "police", "ref:1", bulk.db_json({}))
+    with pytest.raises(IntegrityError), transaction.atomic():  # the unique index built at the end refuses
+        with bulk.indexes_deferred(PersonSource, 1000):
+            bulk.insert_rows(PersonSource, ("person_id", "source", "reference", "data"), [row, row])
+    assert indexes("people_personsource") == sources and not PersonSource.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite writes unnamed defaults as literals")
