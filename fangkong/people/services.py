@@ -576,8 +576,8 @@ class BulkResolver:
     """Find people in the registry or create them, in one or more calls inside one transaction (a list written
     chunk by chunk): same document → same person (following merges); without a document, an unmerged record
     with the same name and mobile; otherwise a new person. A person met in an earlier call is not looked up
-    again. `finish()` writes the new people's documents — derived from the person rows in one statement — and
-    returns the resolution.
+    again. Each call writes its new people and their documents (derived from the person rows in one statement);
+    `finish()` returns the resolution.
 
     New people are written with `core.bulk` (ids allocated up front, executemany/COPY of plain tuples). The
     look-ups of one call are plain SQL in batches through the document index and the mobile index: a load
@@ -589,7 +589,6 @@ class BulkResolver:
         self._created: list[int] = []
         self.created_ids: set[int] = set()  # the people created so far (none of them is in any pool yet)
         self._created_records: list[NewRecord] = []
-        self._documents = 0
         self._stored_date: dict[Any, Any] = {}  # birth date → as stored, once per distinct date
         self._now = timezone.now()
 
@@ -603,6 +602,7 @@ class BulkResolver:
                 fresh[key] = index
         ids = bulk.allocate_ids(Person, len(fresh))
         rows = []
+        documents = 0
         stored_date = self._stored_date
         for pk, (key, index) in zip(ids, fresh.items(), strict=True):
             name, kind, number, phone = (
@@ -636,8 +636,9 @@ class BulkResolver:
             self.home_of[pk] = home
             if phone:
                 self._created_records.append((pk, name, phone, kind, number))
-            self._documents += bool(number)
+            documents += bool(number)
         bulk.insert_rows(Person, _PERSON_COLUMNS, rows, now=self._now)
+        self._add_documents(ids, documents)
         self._created.extend(ids)
         self.created_ids.update(ids)
         return [person_of[key] for key in people.key]
@@ -670,10 +671,9 @@ class BulkResolver:
                 for pk, home in Person.objects.filter(pk__in=batch).values_list("pk", "home_division_id")
             )
 
-    def finish(self) -> BulkResolution:
-        """Write each new person's document, as written on the person row — derived in the database, no row
-        through Python — and return the resolution."""
-        ids = self._created
+    def _add_documents(self, ids: list[int], documents: int) -> None:
+        """Each new person's document, as written on the person row: derived in the database, no row through
+        Python."""
         quoted = connection.ops.quote_name
         created, created_params = bulk.id_block_condition(quoted("id"), ids)
         bulk.insert_select(
@@ -684,13 +684,16 @@ class BulkResolver:
             f" ORDER BY {quoted('id')}",
             created_params,
             now=self._now,
-            expected=self._documents,
+            expected=documents,
         )
+
+    def finish(self) -> BulkResolution:
+        """The resolution of every call so far."""
         return BulkResolution(
             person_of=self.person_of,
             home_of=self.home_of,
-            created=len(ids),
-            created_ids=frozenset(ids),
+            created=len(self._created),
+            created_ids=frozenset(self._created),
             created_records=self._created_records,
         )
 

@@ -26,7 +26,7 @@ from django.db import connection
 
 from fangkong.core import bulk
 from fangkong.core.models import User
-from fangkong.people.models import Person
+from fangkong.people.models import Person, PersonDocument, PersonSource
 from fangkong.people.services import BulkResolver, PeopleColumns, bulk_add_sources_from, bulk_queue_possible_matches
 from fangkong.screening.imports.validation import ValidColumns
 from fangkong.screening.models import OPEN_STATES, ListImport, LoopState, PoolEntry, PoolEvent, RiskReport
@@ -55,12 +55,12 @@ def _responsible(home: str, community: str, queue: str) -> tuple[str, bool]:
 
 class ListWriter:
     """Writes a checked list chunk by chunk (`add`, in file order) and then what follows from all of it
-    (`finish`), inside the caller's transaction and a `with` block: the registry (people resolved or
-    created), the pool (one new entry per person not already open), and one report per row; then the new
-    people's documents, the new entries' 'listed' events and the reports' provenance rows, each derived in
-    the database in one statement, and the merge queue. On SQLite the three tables written per chunk defer
-    their indexes to the end (`core.bulk.indexes_deferred`), keeping the ones the next chunk looks people and
-    entries up by."""
+    (`finish`), inside the caller's transaction and a `with` block. Per chunk: the registry (people resolved
+    or created, with their documents), the pool (one new entry per person not already open, with its 'listed'
+    event), and one report per row with its provenance row — the documents, events and provenance rows
+    derived in the database from the rows just written, one statement each. At the end: the merge queue and
+    the reasons of entries already open. On SQLite the tables written per chunk defer their indexes to the
+    end (`core.bulk.indexes_deferred`), except the ones the next chunk looks people and entries up by."""
 
     def __init__(self, *, list_import: ListImport, reason: str, by: User | None, now: datetime, rows: int) -> None:
         self._import, self._reason, self._by, self._now = list_import, reason, by, now
@@ -71,7 +71,6 @@ class ListWriter:
         self._entry_of: dict[int, int] = {}  # person id → the entry this import's reports go to
         self._open_entry: dict[int, tuple[int, list[str]]] = {}  # people already open: entry id, reasons
         self._entry_ids: list[int] = []
-        self._report_ids: list[int] = []
         self._due: dict[str, tuple[str, Any, Any]] = {}
         self._arrived: dict[datetime | None, Any] = {}
         self._listed_at, self._reasons_json = bulk.db_datetime(now), bulk.db_json([reason])
@@ -81,7 +80,14 @@ class ListWriter:
         self._deferred = ExitStack()
 
     def __enter__(self) -> ListWriter:
-        for model, keep in ((Person, ("phone",)), (PoolEntry, ("person_id",)), (RiskReport, ())):
+        for model, keep in (
+            (Person, ("phone",)),
+            (PersonDocument, ()),
+            (PoolEntry, ("person_id",)),
+            (PoolEvent, ()),
+            (RiskReport, ()),
+            (PersonSource, ()),
+        ):
             self._deferred.enter_context(bulk.indexes_deferred(model, self._rows_expected, keep=keep))
         return self
 
@@ -158,6 +164,24 @@ class ListWriter:
             )
         bulk.insert_rows(PoolEntry, ENTRY_COLUMNS, entries, now=now)
         self._entry_ids.extend(entry_ids)
+        # Each new entry's 'listed' event, derived from the entries just written.
+        quoted = connection.ops.quote_name
+        new_entries, new_entry_params = bulk.id_block_condition(quoted("id"), entry_ids)
+        bulk.insert_select(
+            PoolEvent,
+            ("entry_id",),
+            f"SELECT {quoted('id')} FROM {quoted(PoolEntry._meta.db_table)} WHERE {new_entries}"  # noqa: S608
+            f" ORDER BY {quoted('id')}",
+            new_entry_params,
+            constants={
+                "kind": "listed",
+                "to_state": LoopState.LISTED,
+                "note": self._import.source,
+                "by_id": self._actor,
+            },
+            now=now,
+            expected=len(entry_ids),
+        )
 
     def _add_reports(self, rows: ValidColumns, row_person: list[int]) -> None:
         """One report per row on the ledger: the row as the source saw it (masked), and the import."""
@@ -201,42 +225,9 @@ class ListWriter:
             ],
             now=self._now,
         )
-        self._report_ids.extend(report_ids)
-
-    def finish(self) -> dict[str, int]:
-        """What follows from every row written: documents, the merge queue, events, the reasons of entries
-        already open, provenance rows. Returns the counts. Leaving the `with` block builds the deferred
-        indexes."""
-        resolution = self._resolver.finish()
-        bulk_queue_possible_matches(  # same name and mobile, no shared document: a human decides
-            resolution.created_ids, new_records=resolution.created_records
-        )
-        quoted = connection.ops.quote_name
-        # Each new entry's 'listed' event, derived from the entries just written.
-        new_entries, new_entry_params = bulk.id_block_condition(quoted("id"), self._entry_ids)
-        bulk.insert_select(
-            PoolEvent,
-            ("entry_id",),
-            f"SELECT {quoted('id')} FROM {quoted(PoolEntry._meta.db_table)} WHERE {new_entries}"  # noqa: S608
-            f" ORDER BY {quoted('id')}",
-            new_entry_params,
-            constants={
-                "kind": "listed",
-                "to_state": LoopState.LISTED,
-                "note": self._import.source,
-                "by_id": self._actor,
-            },
-            now=self._now,
-            expected=len(self._entry_ids),
-        )
-        extended = [
-            PoolEntry(pk=pk, reasons=[*reasons, self._reason])
-            for pk, reasons in self._open_entry.values()
-            if self._reason not in reasons
-        ]
-        PoolEntry.objects.bulk_update(extended, ["reasons"], batch_size=INSERT_BATCH)
         # From each report the person's provenance row: the same masked row without the import.
-        new_reports, report_params = bulk.id_block_condition(f"report.{quoted('id')}", self._report_ids)
+        quoted = connection.ops.quote_name
+        new_reports, report_params = bulk.id_block_condition(f"report.{quoted('id')}", report_ids)
         data_without_import = bulk.json_without_key(f"report.{quoted('data')}", "import")
         bulk_add_sources_from(
             f"SELECT entry.{quoted('person_id')}, report.{quoted('source')}, report.{quoted('reference')},"  # noqa: S608
@@ -245,8 +236,22 @@ class ListWriter:
             f" WHERE {new_reports} ORDER BY report.{quoted('id')}",
             report_params,
             by=self._by,
-            expected=len(self._report_ids),
+            expected=len(report_ids),
         )
+
+    def finish(self) -> dict[str, int]:
+        """What follows from all the rows: the merge queue, and the reason added to entries already open.
+        Returns the counts. Leaving the `with` block builds the deferred indexes."""
+        resolution = self._resolver.finish()
+        bulk_queue_possible_matches(  # same name and mobile, no shared document: a human decides
+            resolution.created_ids, new_records=resolution.created_records
+        )
+        extended = [
+            PoolEntry(pk=pk, reasons=[*reasons, self._reason])
+            for pk, reasons in self._open_entry.values()
+            if self._reason not in reasons
+        ]
+        PoolEntry.objects.bulk_update(extended, ["reasons"], batch_size=INSERT_BATCH)
         return {
             "people_created": resolution.created,
             "entries_created": len(self._entry_ids),
