@@ -1,5 +1,5 @@
 """Writing many rows fast, inside the caller's transaction: ids allocated up front, then plain tuples —
-`executemany` on SQLite, `COPY … FROM STDIN` on PostgreSQL (psycopg 3). No model instances and no per-field
+`executemany` of many-row INSERT statements on SQLite, `COPY … FROM STDIN` on PostgreSQL (psycopg 3). No model instances and no per-field
 Django preparation on the hot path, which is what made `bulk_create` cost ~75 % of a million-row list import.
 
 The caller passes values already in their database form, in the order of `fields`: ids as ints, text as
@@ -201,8 +201,8 @@ def insert_rows(
                     count += 1
             return count
         # The columns the caller did not name hold the same value on every row: written into the statement as
-        # literals, so SQLite binds fewer parameters and the caller's rows (a list or a generator) go straight
-        # to executemany, which reads them in C: no Python step per row here.
+        # literals, so SQLite binds fewer parameters; the caller's rows (a list or a generator) go to
+        # executemany `per_statement` at a time, flattened in C (`_groups`).
         literals = [_sqlite_literal(value) for value in extra]
         if any(literal is None for literal in literals):
             literals, rows = [], (row + extra for row in rows)

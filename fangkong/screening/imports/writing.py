@@ -1,16 +1,17 @@
-"""The bulk write of a checked list, inside the caller's transaction.
+"""The bulk write of a checked list, chunk by chunk as the chunks are checked, inside the caller's
+transaction (`ListWriter`).
 
-The registry side goes through `people.services` (bulk_resolve_people: documents resolved in batches
-against PersonDocument, following merges, phone-only rows by name and mobile, missing people created with
-their documents; bulk_queue_possible_matches: new records with the name and mobile of another record but
-no shared document go to the merge queue, as with register_person; bulk_add_sources_from: one provenance
-row per list row, derived from its report). The ledger side is written here, since
-screening owns it: people not yet in the pool get one entry each (the constraint
-`pool_one_open_entry_per_person` holds: people already open only get the report and, where new, the
-reason) with its 'listed' event, and every row a RiskReport (reference `<sha256[:16]>:<row>`). Deadlines
+The registry side goes through `people.services` (BulkResolver: documents resolved in batches against
+PersonDocument, following merges, phone-only rows by name and mobile, missing people created with their
+documents, people met in an earlier chunk not looked up again; bulk_queue_possible_matches: new records with
+the name and mobile of another record but no shared document go to the merge queue, as with
+register_person; bulk_add_sources_from: one provenance row per list row, derived from its report). The
+ledger side is written here, since screening owns it: people not yet in the pool get one entry each (the
+constraint `pool_one_open_entry_per_person` holds: people already open only get the report and, where new,
+the reason) with its 'listed' event, and every row a RiskReport (reference `<sha256[:16]>:<row>`). Deadlines
 and edition come from `screening.services.entry_terms`, as for `list_person`. The tables are written with
-`core.bulk` — ids allocated up front inside the transaction, plain tuples through `executemany` on SQLite and
-`COPY` on PostgreSQL, no model instances — and the rows that follow from rows already written (a person's
+`core.bulk` — ids allocated up front inside the transaction, plain tuples (100 rows per statement on SQLite,
+`COPY` on PostgreSQL), no model instances — and the rows that follow from rows already written (a person's
 document, an entry's first event, a report's provenance row) are derived by the database (`insert_select`)
 without a Python step per row.
 """
