@@ -1,6 +1,7 @@
 """Writing many rows fast, inside the caller's transaction: ids allocated up front, then plain tuples —
-`executemany` of many-row INSERT statements on SQLite, `COPY … FROM STDIN` on PostgreSQL (psycopg 3). No model instances and no per-field
-Django preparation on the hot path, which is what made `bulk_create` cost ~75 % of a million-row list import.
+`executemany` of many-row INSERT statements on SQLite, `COPY … FROM STDIN` on PostgreSQL (psycopg 3). No
+model instances and no per-field Django preparation on the hot path, which is what made `bulk_create` cost
+~75 % of a million-row list import.
 
 The caller passes values already in their database form, in the order of `fields`: ids as ints, text as
 str, dates through `db_date()`, datetimes through `db_datetime()`, JSON through `db_json()`. Every concrete field the

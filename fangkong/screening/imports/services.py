@@ -333,7 +333,9 @@ def import_list(
     progress: Progress | None = None,
     now: datetime | None = None,
 ) -> ImportResult:
-    """Read, check every row, and — only if all rows are valid — write the whole file in one transaction.
+    """Read the file, check every row, and write it in one transaction that commits only if every row is valid
+    — the rows are checked in chunks, by other processes for a big file, while the chunks already checked are
+    written (`_write_while_checking`).
 
     On errors: the error report is written, `list_import.errors` counts the failing rows, and ListImportError
     carries every error (row, field, message, masked value); nothing else is written. Runs with the cyclic
