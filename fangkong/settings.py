@@ -171,7 +171,12 @@ _REDIS_URL = os.environ.get("REDIS_URL")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
     if _REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fangkong"}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fangkong"},
+    # Jobs' progress as their handlers publish it (core.jobs.live_progress): read by the web processes, written
+    # by the worker's, so shared — Redis, or files on this machine for the embedded setup.
+    "progress": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL}
+    if _REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "progress")},
 }
 
 # Background jobs: django-tasks with its database backend (no extra service); see docs/jobs.md.

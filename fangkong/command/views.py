@@ -11,6 +11,7 @@ from fangkong.command.planning import start_plan
 from fangkong.command.selectors import access_plan, dashboard_figures, dashboard_map, plans_for
 from fangkong.core.access import AuthedRequest, requires
 from fangkong.core.errors import DomainError
+from fangkong.core.jobs import live_progress
 from fangkong.core.roles import Capability
 
 
@@ -49,7 +50,7 @@ def plan(request: AuthedRequest) -> HttpResponse:
 def plan_detail(request: AuthedRequest, plan_id: str) -> HttpResponse:
     job = access_plan(request.user, str(plan_id))
     template = "command/_plan_result.html" if request.htmx else "command/plan_detail.html"
-    return render(request, template, {"job": job})
+    return render(request, template, {"job": live_progress(job)})
 
 
 @requires(Capability.MESSAGES_SEND)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -25,13 +26,24 @@ from fangkong.core.models import Job, JobStatus, User
 logger = logging.getLogger(__name__)
 
 
+PROGRESS_CACHE = "progress"  # settings.CACHES: Redis where configured, else files shared by this machine's processes
+PROGRESS_SECONDS = 24 * 3600
+
+
+def _progress_key(job_id: Any) -> str:
+    return f"fangkong:job-progress:{job_id}"
+
+
 @dataclass
 class JobContext:
     job: Job
 
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
-        """Record progress (and a heartbeat) — cheap enough to call every few thousand rows."""
-        fields: dict[str, Any] = {"done": done, "heartbeat_at": timezone.now()}
+        """Record progress (and a heartbeat) — cheap enough to call every few thousand rows. Also published
+        outside the database (`live_progress`): a handler that works inside one long transaction (a list
+        import) updates its row where no one else can see it until it commits."""
+        now = timezone.now()
+        fields: dict[str, Any] = {"done": done, "heartbeat_at": now}
         if total is not None:
             fields["total"] = total
         if message:
@@ -40,10 +52,27 @@ class JobContext:
         self.job.done = done
         if total is not None:
             self.job.total = total
+        if message:
+            self.job.message = message[:300]
+        published = {"done": done, "total": self.job.total, "message": self.job.message, "at": now.timestamp()}
+        caches[PROGRESS_CACHE].set(_progress_key(self.job.pk), published, PROGRESS_SECONDS)
 
     def checkpoint(self, **state: Any) -> None:
         self.job.state.update(state)
         Job.objects.filter(pk=self.job.pk).update(state=self.job.state, heartbeat_at=timezone.now())
+
+
+def live_progress(job: Job | None) -> Job | None:
+    """`job` with the progress its handler last published, when that is newer than what its row shows: while
+    a handler works inside a transaction, its row's progress stays invisible to other connections until the
+    commit, and the page would sit at the last committed count."""
+    if job is None or job.is_finished:
+        return job
+    published = caches[PROGRESS_CACHE].get(_progress_key(job.pk))
+    committed = job.heartbeat_at.timestamp() if job.heartbeat_at else 0.0
+    if published and published["at"] > committed:
+        job.done, job.total, job.message = published["done"], published["total"], published["message"]
+    return job
 
 
 Handler = Callable[[JobContext], dict[str, Any]]

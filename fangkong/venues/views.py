@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from fangkong.core.access import AuthedRequest, public, requires
 from fangkong.core.errors import DomainError
+from fangkong.core.jobs import live_progress
 from fangkong.core.masking import mask_phone
 from fangkong.core.roles import Capability
 from fangkong.notify.otp import RateLimitedError
@@ -310,7 +311,7 @@ def import_progress(request: AuthedRequest, checkin_import_id: int) -> HttpRespo
     template = "venues/imports/_progress.html" if request.htmx else "venues/imports/progress.html"
     context = {
         "check_in_import": check_in_import,
-        "job": check_in_import.job,
+        "job": live_progress(check_in_import.job),
         "has_report": importing.error_report_path(check_in_import).exists(),
     }
     return render(request, template, context)

@@ -60,3 +60,34 @@ def test_a_running_job_with_a_live_heartbeat_is_not_run_twice(db):
     assert run_job_now(str(job.pk)).status == JobStatus.RUNNING
     assert recover_stale_jobs() == []
     assert calls == []
+
+
+def test_progress_made_inside_a_transaction_is_seen_while_the_job_runs(db):
+    """A handler inside one long transaction (a list import) updates its row where no other connection sees
+    it; the published progress is what the page shows meanwhile — and a finished job shows its row."""
+    from django.db import transaction
+
+    from fangkong.core.jobs import live_progress
+
+    job = Job.objects.create(kind="test.count_to_ten", status=JobStatus.RUNNING, heartbeat_at=timezone.now())
+    context = JobContext(Job.objects.get(pk=job.pk))
+    with transaction.atomic():
+        context.progress(400, 1000, "checking and writing")
+        transaction.set_rollback(True)  # as other connections see it: the row is not updated yet
+    seen = Job.objects.get(pk=job.pk)
+    assert (seen.done, seen.total, seen.message) == (0, 0, "")
+    live = live_progress(seen)
+    assert live is not None and (live.done, live.total, live.message, live.percent) == (
+        400,
+        1000,
+        "checking and writing",
+        40,
+    )
+    context.progress(1000, 1000, "done")  # committed: the row and the published progress agree
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, result={"rows": 1000})
+    with transaction.atomic():
+        context.progress(5, 1000, "a stale report")
+        transaction.set_rollback(True)
+    finished = live_progress(Job.objects.get(pk=job.pk))
+    assert finished is not None and (finished.done, finished.message) == (1000, "done")
+    assert live_progress(None) is None

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fangkong.core.access import AuthedRequest, requires
 from fangkong.core.errors import DomainError
+from fangkong.core.jobs import live_progress
 from fangkong.core.roles import Capability
 from fangkong.screening.imports import selectors, services
 from fangkong.screening.imports.fields import FIELDS
@@ -106,7 +107,7 @@ def progress(request: AuthedRequest, import_id: int) -> HttpResponse:
     return render(
         request,
         template,
-        {"list_import": list_import, "job": list_import.job, "has_report": has_report},
+        {"list_import": list_import, "job": live_progress(list_import.job), "has_report": has_report},
     )
 
 

@@ -92,3 +92,25 @@ def test_a_mapping_without_the_required_fields_is_refused(client, make_user):
         f"/screening/imports/{list_import.pk}/", {"map_address": "现住址", "layout_name": "L", "reason": "arrival"}
     )
     assert response.status_code == 400 and list_import.job is None
+
+
+def test_the_progress_page_follows_an_import_inside_its_transaction(client, make_user):
+    """The import writes inside one transaction, so its job row's count stays at the last commit; the page
+    shows the progress the job published meanwhile."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from fangkong.core.jobs import JobContext
+    from fangkong.core.models import Job, JobStatus
+
+    client.force_login(make_user(Role.COUNTY_HQ, "county"))
+    upload(client, MESSY_ROWS)
+    list_import = ListImport.objects.get()
+    job = Job.objects.create(kind="screening.import_list", status=JobStatus.RUNNING, heartbeat_at=timezone.now())
+    ListImport.objects.filter(pk=list_import.pk).update(job=job)
+    with transaction.atomic():
+        JobContext(job).progress(40_000, 100_000, "正在检查并写入")
+        transaction.set_rollback(True)
+    page = client.get(f"/screening/imports/{list_import.pk}/progress/", headers={"HX-Request": "true"})
+    body = page.content.decode()
+    assert "40000 / 100000 (40%)" in body and "正在检查并写入" in body and 'hx-trigger="every 1s"' in body
