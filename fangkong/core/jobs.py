@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -60,6 +60,13 @@ class JobContext:
     def checkpoint(self, **state: Any) -> None:
         self.job.state.update(state)
         Job.objects.filter(pk=self.job.pk).update(state=self.job.state, heartbeat_at=timezone.now())
+
+
+def _published_since(job_id: Any, moment: datetime) -> bool:
+    """Whether the job's handler published progress after `moment`: a heartbeat as good as its row's, which a
+    handler inside one long transaction cannot make visible before it commits."""
+    published = caches[PROGRESS_CACHE].get(_progress_key(job_id))
+    return bool(published) and float(published["at"]) > moment.timestamp()
 
 
 def live_progress(job: Job | None) -> Job | None:
@@ -117,7 +124,8 @@ def run_job_now(job_id: str) -> Job:
         .filter(status=JobStatus.QUEUED)
         .update(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, attempts=F("attempts") + 1)
     ) or (
-        Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, heartbeat_at__lt=stale).update(
+        not _published_since(job_id, stale)
+        and Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, heartbeat_at__lt=stale).update(
             heartbeat_at=now, attempts=F("attempts") + 1
         )
     )
@@ -149,10 +157,12 @@ def run_job_now(job_id: str) -> Job:
 
 
 def recover_stale_jobs() -> list[str]:
-    """Re-enqueue jobs whose worker died: running with no heartbeat for JOB_STALE_SECONDS, or queued long ago
-    without a live task (a lost enqueue). Their handlers resume from the checkpoint."""
+    """Re-enqueue jobs whose worker died: running with no heartbeat for JOB_STALE_SECONDS (in their row or in
+    the progress they published), or queued long ago without a live task (a lost enqueue). Their handlers resume
+    from the checkpoint."""
     cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
-    stale = list(Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)) + list(
+    running = Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
+    stale = [job for job in running if not _published_since(job.pk, cutoff)] + list(
         Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=cutoff)
     )
     for job in stale:

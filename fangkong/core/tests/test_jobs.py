@@ -29,6 +29,19 @@ def _reset_calls():
     calls.clear()
 
 
+def _silent_for_an_hour(job: Job) -> None:
+    """As if the job's worker had died an hour ago: running, its row's and its published heartbeat both old."""
+    from django.core.cache import caches
+
+    from fangkong.core.jobs import PROGRESS_CACHE, _progress_key
+
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, heartbeat_at=an_hour_ago)
+    published = caches[PROGRESS_CACHE].get(_progress_key(job.pk))
+    if published:
+        caches[PROGRESS_CACHE].set(_progress_key(job.pk), {**published, "at": an_hour_ago.timestamp()})
+
+
 def test_a_job_runs_after_commit_and_reports_progress(django_capture_on_commit_callbacks, db):
     with django_capture_on_commit_callbacks(execute=True):
         job = start_job("test.count_to_ten", params={}, by=None)
@@ -48,7 +61,7 @@ def test_an_interrupted_job_resumes_from_its_checkpoint_without_repeating_work(d
     failed = run_job_now(str(job.pk))
     assert failed.status == JobStatus.FAILED and failed.state == {"next": 6}
     # A crash that kills the worker leaves the job "running" with an old heartbeat; recovery re-enqueues it.
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1))
+    _silent_for_an_hour(job)
     assert recover_stale_jobs() == [str(job.pk)]  # the immediate backend runs it at once
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
@@ -91,3 +104,19 @@ def test_progress_made_inside_a_transaction_is_seen_while_the_job_runs(db):
     finished = live_progress(Job.objects.get(pk=job.pk))
     assert finished is not None and (finished.done, finished.message) == (1000, "done")
     assert live_progress(None) is None
+
+
+def test_a_job_publishing_progress_inside_its_transaction_is_not_taken_for_dead(db, settings):
+    """Its row's heartbeat is old (the updates are inside the uncommitted transaction), its published one is
+    fresh: neither the recovery nor a second worker runs it again; once it stops publishing, both do."""
+    from django.db import transaction
+
+    old = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS + 60)
+    job = Job.objects.create(kind="test.count_to_ten", status=JobStatus.RUNNING, heartbeat_at=old, attempts=1)
+    with transaction.atomic():
+        JobContext(Job.objects.get(pk=job.pk)).progress(3, 10, "working")
+        transaction.set_rollback(True)
+    assert recover_stale_jobs() == []
+    assert run_job_now(str(job.pk)).status == JobStatus.RUNNING and calls == []
+    _silent_for_an_hour(job)
+    assert run_job_now(str(job.pk)).status == JobStatus.SUCCEEDED and len(calls) == 10
