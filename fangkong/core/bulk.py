@@ -215,7 +215,7 @@ def insert_rows(
         with _sqlite_large_insert(cursor, model, rows_hint):
             cursor.executemany(  # sqlite3 reads the groups one by one: the rows are never all flattened at once
                 f"INSERT INTO {table} ({column_list}) VALUES {', '.join([values] * per_statement)}",  # noqa: S608
-                cast(Any, _groups(rows, per_statement, rest)),
+                cast(Any, _groups(rows, per_statement, bound, rest)),
             )
             count = int(max(cursor.rowcount, 0))
             if rest:  # the last rows, fewer than a group
@@ -225,14 +225,23 @@ def insert_rows(
     return count
 
 
-def _groups(rows: Iterable[tuple[Any, ...]], size: int, rest: list[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+def _groups(
+    rows: Iterable[tuple[Any, ...]], size: int, width: int, rest: list[tuple[Any, ...]]
+) -> Iterator[tuple[Any, ...]]:
     """`rows` `size` at a time, each group's values flattened into one tuple (the parameters of a statement of
-    `size` rows); a last group smaller than `size` is left in `rest` for the caller."""
+    `size` rows); a last group smaller than `size` is left in `rest` for the caller. Every row must have `width`
+    values: flattened, a short row and a long one in the same group would shift values into other columns
+    without SQLite noticing, where a one-row statement would have refused either."""
     iterator = iter(rows)
+    done = 0
     while group := list(islice(iterator, size)):
+        if set(map(len, group)) != {width}:
+            wrong = next(index for index, row in enumerate(group) if len(row) != width)
+            raise BulkWriteError(f"row {done + wrong} has {len(group[wrong])} values for {width} columns")
         if len(group) < size:
             rest.extend(group)
             return
+        done += size
         yield tuple(chain.from_iterable(group))
 
 

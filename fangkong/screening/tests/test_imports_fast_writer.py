@@ -246,6 +246,21 @@ def test_insert_rows_writes_every_row_in_statements_of_several_rows(tree, monkey
         ]
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's many-row statements (COPY checks each row)")
+def test_a_row_of_the_wrong_width_is_refused_before_it_shifts_values(tree, monkeypatch):
+    """Flattened into one statement, a short row and a long one would move values into other columns."""
+    monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", 3)
+    person = Person.objects.create(name="甲", home_division=tree["a"])
+    rows = [
+        (person.pk, "police", "bad:0", "{}"),
+        (person.pk, "police", "bad:1"),
+        (person.pk, "police", "bad:2", "{}", 0),
+    ]
+    with pytest.raises(bulk.BulkWriteError, match="row 1 has 3 values for 4 columns"), transaction.atomic():
+        bulk.insert_rows(PersonSource, ("person_id", "source", "reference", "data"), rows)
+    assert not PersonSource.objects.filter(reference__startswith="bad:").exists()
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite defers indexes")
 def test_indexes_deferred_for_a_chunked_load_keep_the_lookup_index_and_come_back(tree, monkeypatch):
     from django.db import IntegrityError
