@@ -586,7 +586,6 @@ class BulkResolver:
     def __init__(self) -> None:
         self.person_of: dict[IdentityKey, int] = {}
         self.home_of: dict[int, str] = {}
-        self._created: list[int] = []
         self.created_ids: set[int] = set()  # the people created so far (none of them is in any pool yet)
         self._created_records: list[NewRecord] = []
         self._stored_date: dict[Any, Any] = {}  # birth date → as stored, once per distinct date
@@ -639,7 +638,6 @@ class BulkResolver:
             documents += bool(number)
         bulk.insert_rows(Person, _PERSON_COLUMNS, rows, now=self._now)
         self._add_documents(ids, documents)
-        self._created.extend(ids)
         self.created_ids.update(ids)
         return [person_of[key] for key in people.key]
 
@@ -692,8 +690,8 @@ class BulkResolver:
         return BulkResolution(
             person_of=self.person_of,
             home_of=self.home_of,
-            created=len(self._created),
-            created_ids=frozenset(self._created),
+            created=len(self.created_ids),
+            created_ids=frozenset(self.created_ids),
             created_records=self._created_records,
         )
 

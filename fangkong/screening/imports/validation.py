@@ -45,8 +45,8 @@ MAX_PROCESSES = 4
 class ValidRow(NamedTuple):
     """A checked row, flat: normalised, routed, and prepared for the writer (the person's pinyin, birth date and
     sex; what the row said, masked, as JSON). The check produces them; between processes and to the writer
-    they travel as `ValidColumns` (one list per field), which a process pickles and unpickles ~5× faster than
-    a million tuples."""
+    they travel as `ValidColumns` (one list per field), which a process pickles and unpickles about twice as
+    fast as these tuples (bench/screening_import_parts.py)."""
 
     row: int
     name: str
@@ -363,30 +363,6 @@ def _claim(claimed: Any, chunks: int) -> int | None:
             return None
         claimed.value = index + 1
         return index
-
-
-def validate_rows(
-    table: Table,
-    mapping: dict[str, str],
-    *,
-    router: Router,
-    now: datetime,
-    progress: Callable[[int, int], None] | None = None,
-    processes: int | None = None,
-    chunk_rows: int | None = None,
-) -> tuple[list[ValidRow], list[dict[str, Any]]]:
-    """All rows, all errors: ([valid rows], [{row, field, message, value}]) — the value masked. Big files
-    are checked in `processes` processes (default: `processes_for`), with the same result."""
-    checker = RowChecker(table, mapping, router=router, now=now, processes=processes, chunk_rows=chunk_rows)
-    checker.help_checking()  # nothing is written here: this process checks as well
-    parts: list[ValidColumns] = []
-    errors: list[dict[str, Any]] = []
-    for chunk in checker:
-        parts.append(chunk.valid)
-        errors.extend(chunk.errors)
-        if progress is not None:
-            progress(chunk.stop, checker.total)
-    return ValidColumns.joined(parts).rows(), errors
 
 
 def _check_range(

@@ -261,20 +261,6 @@ class ListWriter:
         }
 
 
-def write_rows(
-    rows: ValidColumns,
-    *,
-    list_import: ListImport,
-    reason: str,
-    by: User | None,
-    now: datetime,
-) -> dict[str, int]:
-    """Write `rows` (already valid) in one go and return the counts. Call inside a transaction."""
-    with ListWriter(list_import=list_import, reason=reason, by=by, now=now, rows=rows.size) as writer:
-        writer.add(rows)
-        return writer.finish()
-
-
 ENTRY_COLUMNS = (
     "id",
     "person_id",

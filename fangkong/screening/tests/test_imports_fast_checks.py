@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,6 +49,17 @@ def test_normalize_text_fast_path_agrees_on_any_text(value):
     assert normalize_text(value) == _RUNS_OF_SPACE.sub(" ", to_half_width(value)).strip()
 
 
+def _check_all(table: Any, mapping: dict[str, str], **options: Any) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Every chunk of a `RowChecker` (this process checking too: nothing is written here), joined."""
+    from fangkong.screening.imports import validation
+
+    checker = validation.RowChecker(table, mapping, **options)
+    checker.help_checking()
+    chunks = list(checker)
+    errors = [error for chunk in chunks for error in chunk.errors]
+    return validation.ValidColumns.joined([chunk.valid for chunk in chunks]).rows(), errors
+
+
 def test_checking_in_several_processes_gives_what_one_process_gives(tmp_path, tree):
     """The file is checked in forked processes (each a range of rows) and the results joined in file order:
     the same valid rows (with their prepared person and JSON) and the same errors as one process."""
@@ -62,14 +74,12 @@ def test_checking_in_several_processes_gives_what_one_process_gives(tmp_path, tr
     table = read_list(gbk_csv(tmp_path, [*ROWS, *broken, *MESSY_ROWS, *ROWS]))
     mapping = suggest_mapping(HEADERS)
     router = router_for(tree["city"].path)
-    one = validation.validate_rows(table, mapping, router=router, now=NOW, processes=1)
+    one = _check_all(table, mapping, router=router, now=NOW, processes=1)
     assert one[1] and len(one[0]) == 2 * len(ROWS) + len(MESSY_ROWS)
     for processes in (2, 3):
-        assert validation.validate_rows(table, mapping, router=router, now=NOW, processes=processes) == one
+        assert _check_all(table, mapping, router=router, now=NOW, processes=processes) == one
         for chunk_rows in (1, 5):
-            chunked = validation.validate_rows(
-                table, mapping, router=router, now=NOW, processes=processes, chunk_rows=chunk_rows
-            )
+            chunked = _check_all(table, mapping, router=router, now=NOW, processes=processes, chunk_rows=chunk_rows)
             assert chunked == one
     assert [row.masked_json for row in one[0]] == [validation.bulk.db_json(row.masked()) for row in one[0]]
 
@@ -97,7 +107,7 @@ def test_a_checking_process_that_dies_loses_nothing(tmp_path, tree):
     table = read_list(gbk_csv(tmp_path, ROWS * 3))
     mapping = suggest_mapping(HEADERS)
     router = router_for(tree["city"].path)
-    one = validation.validate_rows(table, mapping, router=router, now=NOW, processes=1)
+    one = _check_all(table, mapping, router=router, now=NOW, processes=1)
     for processes in (2, 3):
         checker = DyingChecker(table, mapping, router=router, now=NOW, processes=processes, chunk_rows=4)
         chunks = list(checker)
